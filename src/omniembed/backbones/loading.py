@@ -1,0 +1,115 @@
+"""Load the Hugging Face parts of a backbone: config, model class for a task, processor.
+
+Why not ``AutoProcessor`` alone: for plain text models it has broken in the past (custom tokenizers known only
+through ``auto_map``), so a tokenizer, then a feature extractor, is tried when it fails.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+
+from omniembed.errors import ConfigError, ModelLoadError, RemoteCodeError
+
+logger = logging.getLogger(__name__)
+
+# transformer_task → the transformers Auto class that builds it
+TASK_AUTO_CLASSES: dict[str, str] = {
+    "feature-extraction": "AutoModel",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "text-generation": "AutoModelForCausalLM",
+    "any-to-any": "AutoModelForImageTextToText",
+    "fill-mask": "AutoModelForMaskedLM",
+}
+
+# Encoder-decoder families whose embedding lives in the encoder alone.
+_ENCODER_ONLY = {
+    "t5": "T5EncoderModel",
+    "mt5": "MT5EncoderModel",
+    "umt5": "UMT5EncoderModel",
+    "whisper": "WhisperEncoder",
+}
+
+
+def load_config(path: str, *, config_kwargs: dict, hub_kwargs: dict):
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(path, **hub_kwargs, **config_kwargs)
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise RemoteCodeError(
+                f"The model at {path!r} defines its architecture in its own Python code. Loading it runs that code; "
+                "pass trust_remote_code=True if you trust the repository."
+            ) from exc
+        raise ModelLoadError(f"Could not read the model configuration at {path!r}: {exc}") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"Could not read the model configuration at {path!r}: {exc}") from exc
+
+
+def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: dict) -> torch.nn.Module:
+    import transformers
+
+    if task not in TASK_AUTO_CLASSES:
+        raise ConfigError(f"Unsupported transformer_task {task!r}. Supported tasks: {sorted(TASK_AUTO_CLASSES)}")
+    kwargs = {"dtype": torch.float32, **model_kwargs}  # fp32 unless asked: bf16 on CPU is ~100x slower
+    architectures = getattr(config, "architectures", None) or []
+    if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
+        cls = getattr(transformers, _ENCODER_ONLY[config.model_type])
+        if architectures and architectures[0] != cls.__name__:
+            logger.warning(
+                "Loading only the encoder (%s) of a %s checkpoint: prefer saving the encoder alone; see docs.",
+                cls.__name__, architectures[0],
+            )
+        return _from_pretrained(cls, path, config, kwargs, hub_kwargs, strict=True)
+    auto_cls = getattr(transformers, TASK_AUTO_CLASSES[task])
+    if task == "any-to-any":
+        try:
+            return _from_pretrained(auto_cls, path, config, kwargs, hub_kwargs, strict=True)
+        except ValueError:
+            auto_cls = transformers.AutoModelForVision2Seq if hasattr(transformers, "AutoModelForVision2Seq") else auto_cls
+    return _from_pretrained(auto_cls, path, config, kwargs, hub_kwargs, strict=task == "feature-extraction")
+
+
+def _from_pretrained(cls, path, config, kwargs, hub_kwargs, *, strict: bool):
+    """Load and refuse silently random weights: a checkpoint whose keys do not match the class is an error."""
+    try:
+        model, info = cls.from_pretrained(path, config=config, output_loading_info=True, **hub_kwargs, **kwargs)
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise RemoteCodeError(f"{path!r} needs trust_remote_code=True to load its custom model code.") from exc
+        raise ModelLoadError(f"Could not load the model weights at {path!r}: {exc}") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"Could not load the model weights at {path!r}: {exc}") from exc
+    missing = [k for k in info.get("missing_keys", []) if not _ignorable_missing(k)]
+    if strict and missing:
+        share = len(missing) / max(1, len(list(model.state_dict())))
+        if share > 0.5:
+            raise ModelLoadError(
+                f"Loading {path!r} as {type(model).__name__} left {len(missing)} weights uninitialised (e.g. "
+                f"{missing[:3]}): the checkpoint does not match this architecture, and its embeddings would be random."
+            )
+        logger.warning("Weights not found in the checkpoint, initialised randomly: %s", missing[:10])
+    return model
+
+
+def _ignorable_missing(key: str) -> bool:
+    return key.endswith(("position_ids", "proj_out.weight", "pooler.dense.weight", "pooler.dense.bias"))
+
+
+def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> Any:
+    """AutoProcessor, falling back to AutoTokenizer, then AutoFeatureExtractor / AutoImageProcessor."""
+    import transformers
+
+    errors = []
+    for name in ("AutoProcessor", "AutoTokenizer", "AutoFeatureExtractor", "AutoImageProcessor"):
+        try:
+            processor = getattr(transformers, name).from_pretrained(path, **hub_kwargs, **processor_kwargs)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        if processor is not None and not isinstance(processor, bool):
+            return processor
+    raise ModelLoadError(f"No tokenizer or processor could be loaded from {path!r}:\n  " + "\n  ".join(errors))

@@ -1,0 +1,228 @@
+"""What SentenceTransformer and CrossEncoder share: loading a module stack, prompts, devices, saving."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from omniembed.errors import ConfigError
+from omniembed.serialization import folder as disk
+from omniembed.serialization.hub import resolve_model_folder
+
+logger = logging.getLogger(__name__)
+
+
+def default_device() -> str:
+    if torch.cuda.is_available():
+        return "cuda"
+    if hasattr(torch, "npu") and torch.npu.is_available():  # pragma: no cover - hardware specific
+        return "npu"
+    if hasattr(torch, "hpu") and torch.hpu.is_available():  # pragma: no cover
+        return "hpu"
+    if torch.backends.mps.is_available():  # pragma: no cover
+        return "mps"
+    return "cpu"
+
+
+class ModelBase(nn.Sequential):
+    """A sequence of modules loaded from a folder or hub id (see SentenceTransformer for the arguments)."""
+
+    model_type: ClassVar[str] = "SentenceTransformer"
+    default_prompts: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        modules: list[nn.Module] | None = None,
+        device: str | None = None,
+        prompts: dict[str, str | None] | None = None,
+        default_prompt_name: str | None = None,
+        cache_folder: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        token: bool | str | None = None,
+        model_kwargs: dict | None = None,
+        processor_kwargs: dict | None = None,
+        config_kwargs: dict | None = None,
+        model_card_data: Any = None,
+        backend: str = "torch",
+        tokenizer_kwargs: dict | None = None,
+        use_auth_token: bool | str | None = None,
+    ) -> None:
+        if use_auth_token is not None:
+            if token is not None:
+                raise ConfigError("Both `token` and `use_auth_token` are specified. Please use only `token`.")
+            logger.warning("`use_auth_token` is deprecated; use `token`.")
+            token = use_auth_token
+        if tokenizer_kwargs is not None:
+            logger.warning("`tokenizer_kwargs` is deprecated; use `processor_kwargs`.")
+            processor_kwargs = {**tokenizer_kwargs, **(processor_kwargs or {})}
+        if backend != "torch":
+            raise ConfigError(f"Unsupported backend '{backend}'. omniembed currently runs the 'torch' backend.")
+        cache_folder = cache_folder or os.environ.get("SENTENCE_TRANSFORMERS_HOME")
+        self._load_kwargs = {
+            "model_kwargs": model_kwargs, "processor_kwargs": processor_kwargs, "config_kwargs": config_kwargs,
+            "cache_dir": cache_folder, "trust_remote_code": trust_remote_code, "local_files_only": local_files_only,
+            "token": token,
+        }
+        saved: dict[str, Any] = {}
+        if modules is not None and model_name_or_path is None:
+            if len(modules) == 0:
+                raise ConfigError(
+                    f"An empty modules list was passed to {self.model_type}. Please provide at least one module, "
+                    "e.g. a Transformer module."
+                )
+            loaded = list(modules)
+        elif model_name_or_path is not None:
+            path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
+                                        token=token, local_files_only=local_files_only)
+            self.model_path = path
+            saved, loaded = self._load_folder(path)
+        else:
+            raise ConfigError(f"{self.model_type} needs `model_name_or_path` or `modules`.")
+        super().__init__(OrderedDict((str(i), m) for i, m in enumerate(loaded)))
+        self.model_card_data = model_card_data
+        self._init_prompts(prompts, default_prompt_name, saved)
+        self._apply_saved_config(saved)
+        self.to(device or default_device())
+
+    # -- loading --------------------------------------------------------------------------------------------
+    def _load_folder(self, path: str) -> tuple[dict[str, Any], list[nn.Module]]:
+        saved = disk.read_model_config(path)
+        entries = disk.read_modules_json(path)
+        saved_type = saved.get("model_type", self.model_type if entries else None)
+        kwargs = {k: v for k, v in self._load_kwargs.items()}
+        if entries is not None and saved_type == self.model_type:
+            return saved, disk.load_modules(path, entries, **kwargs)
+        if entries is not None and saved_type not in (None, self.model_type):
+            logger.info("Converting %s model %s to %s.", saved_type, path, self.model_type)
+            saved = {}
+        return saved, self._default_modules(path, kwargs)
+
+    def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _apply_saved_config(self, saved: dict[str, Any]) -> None:
+        """Hook for subclass-specific saved settings (similarity function, activation…)."""
+
+    # -- prompts --------------------------------------------------------------------------------------------
+    def _init_prompts(self, prompts, default_prompt_name, saved) -> None:
+        merged = dict(self.default_prompts)
+        merged.update(saved.get("prompts") or {})
+        for name, value in (prompts or {}).items():
+            if value is not None:
+                merged[name] = value
+        self.prompts: dict[str, str] = merged
+        name = default_prompt_name if default_prompt_name is not None else saved.get("default_prompt_name")
+        if name is not None and name not in self.prompts:
+            raise ConfigError(
+                f"Default prompt name '{name}' not found in the configured prompts dictionary with keys "
+                f"{list(self.prompts)}."
+            )
+        self.default_prompt_name = name
+
+    def resolve_prompt(self, prompt: str | None, prompt_name: str | None) -> str | None:
+        if prompt is not None:
+            if prompt_name is not None:
+                logger.warning(
+                    "Provide either a `prompt`, a `prompt_name`, or neither, but not both. Ignoring the "
+                    "`prompt_name` in favor of `prompt`."
+                )
+            return prompt
+        name = prompt_name if prompt_name is not None else self.default_prompt_name
+        if name is None:
+            return None
+        if name not in self.prompts:
+            raise ConfigError(
+                f"Prompt name '{name}' not found in the configured prompts dictionary with keys {list(self.prompts)}."
+            )
+        return self.prompts[name] or None
+
+    # -- properties -----------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        for tensor in self.parameters():
+            if tensor.is_floating_point():
+                return tensor.dtype
+        return torch.float32
+
+    @property
+    def transformers_model(self) -> nn.Module | None:
+        first = self[0]
+        return getattr(first, "auto_model", None)
+
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self[0], "tokenizer", None)
+
+    @property
+    def processor(self) -> Any:
+        return getattr(self[0], "processor", None)
+
+    @property
+    def max_seq_length(self) -> int | None:
+        return getattr(self[0], "max_seq_length", None)
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int | None) -> None:
+        self[0].max_seq_length = value
+
+    @property
+    def modalities(self) -> list[str | tuple[str, ...]]:
+        return list(getattr(self[0], "modalities", ["text"]))
+
+    @property
+    def supported_modalities(self) -> list[str | tuple[str, ...]]:
+        """Alias of :attr:`modalities` (the name used in the Sentence Transformers announcement)."""
+        return self.modalities
+
+    def supports(self, modality: str | tuple[str, ...]) -> bool:
+        from omniembed.inputs.detect import supports
+
+        return supports(self.modalities, modality)
+
+    def get_model_kwargs(self) -> list[str]:
+        names: set[str] = set()
+        for module in self:
+            names |= set(getattr(module, "forward_kwargs", set()))
+        return sorted(names)
+
+    # -- saving ---------------------------------------------------------------------------------------------
+    def _config_to_save(self) -> dict[str, Any]:
+        return {"model_type": self.model_type, "prompts": self.prompts, "default_prompt_name": self.default_prompt_name}
+
+    def save(self, path: str | None, model_name: str | None = None, create_model_card: bool = True,
+             train_datasets: Any = None, safe_serialization: bool = True, **unused: Any) -> None:
+        if path is None:
+            return
+        path = str(path)
+        os.makedirs(path, exist_ok=True)
+        disk.write_model_config(path, self._config_to_save())
+        disk.save_modules(path, list(self), safe_serialization=safe_serialization)
+        if create_model_card and not os.path.isfile(os.path.join(path, "README.md")):
+            with open(os.path.join(path, "README.md"), "w", encoding="utf-8") as handle:
+                handle.write(self._model_card(model_name))
+
+    def save_pretrained(self, path: str, **kwargs: Any) -> None:
+        self.save(path, **kwargs)
+
+    def _model_card(self, model_name: str | None) -> str:
+        modalities = ", ".join("+".join(m) if isinstance(m, tuple) else m for m in self.modalities)
+        return (
+            f"---\nlibrary_name: sentence-transformers\ntags:\n- omniembed\n- {self.model_type.lower()}\n---\n\n"
+            f"# {model_name or self.model_type}\n\nSaved with omniembed. Modalities: {modalities}.\n\n"
+            "```python\nfrom omniembed import " + self.model_type + f"\nmodel = {self.model_type}(\"path/to/this/folder\")\n```\n"
+        )

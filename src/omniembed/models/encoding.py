@@ -1,0 +1,183 @@
+"""The encode loop: detect → group/sort/batch → load (threads) → preprocess → forward → post-process.
+
+Kept apart from the SentenceTransformer class so the public class stays a readable list of methods.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.inputs import detect
+from omniembed.processing import outputs
+from omniembed.processing.pipeline import BatchRunner, Job, check_on_error, input_length, plan_batches
+from omniembed.util.tensor import batch_to_device
+
+logger = logging.getLogger(__name__)
+ALWAYS_ALLOWED_KWARGS = {"task", "processing_kwargs"}
+
+
+@dataclass
+class EncodeRequest:
+    inputs: Any
+    prompt: str | None
+    batch_size: int = 32
+    show_progress_bar: bool | None = None
+    output_value: str | None = "sentence_embedding"
+    precision: str | None = "float32"
+    convert_to_numpy: bool = True
+    convert_to_tensor: bool = False
+    device: str | None = None
+    normalize_embeddings: bool = False
+    truncate_dim: int | None = None
+    on_error: str = "raise"
+    num_workers: int | None = None
+    media: Any = None
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def check_model_kwargs(model: Any, kwargs: dict[str, Any]) -> None:
+    valid = set(model.get_model_kwargs())
+    unknown = sorted(set(kwargs) - valid - ALWAYS_ALLOWED_KWARGS)
+    if not unknown:
+        return
+    message = (
+        f"{type(model).__name__}.encode() has been called with additional keyword arguments that this model does "
+        f"not use: {unknown}. As per {type(model).__name__}.get_model_kwargs(), "
+    )
+    if valid:
+        message += f"the valid additional keyword arguments are: {sorted(valid)}."
+    else:
+        message += "this model does not accept any additional keyword arguments."
+    raise ConfigError(message)
+
+
+def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job], list[ItemFailure]]:
+    """Modality of every item, checked against the model; per-item problems become failures or raise."""
+    supported = model.modalities
+    jobs, failures = [], []
+    for index, item in enumerate(items):
+        try:
+            modality = detect.infer_modality(item, supported)
+            detect.check_modality_supported(modality, supported, owner=f"{type(model).__name__} model")
+        except InputError as exc:
+            exc.at_index(index)
+            if on_error == "raise":
+                raise
+            failures.append(ItemFailure(index, exc))
+            continue
+        jobs.append(Job(index, item, modality, input_length(item)))
+    return jobs, failures
+
+
+def media_loader(model: Any, media: Any):
+    """The per-item loader: text passes through; media go through omniembed.inputs with the model's needs."""
+    from omniembed.inputs.loader import load_item
+
+    hints = model[0].media_hints() if hasattr(model[0], "media_hints") else {}
+
+    def load(job: Job) -> Any:
+        return load_item(job.item, job.modality, options=media, **hints)
+
+    return load
+
+
+def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
+    if req.batch_size is None or req.batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {req.batch_size}.")
+    check_on_error(req.on_error)
+    outputs.check_precision(req.precision)
+    check_model_kwargs(model, req.model_kwargs)
+    convert_to_numpy, convert_to_tensor = req.convert_to_numpy, req.convert_to_tensor
+    if convert_to_tensor:
+        convert_to_numpy = False
+    if req.output_value != "sentence_embedding":
+        convert_to_numpy = convert_to_tensor = False
+    show = req.show_progress_bar
+    if show is None:
+        show = logger.getEffectiveLevel() <= logging.INFO
+
+    singular = detect.is_singular_input(req.inputs)
+    items = [req.inputs] if singular else list(req.inputs)
+    if req.device is not None and torch.device(req.device) != model.device:
+        model.to(req.device)
+    device = model.device
+    model.eval()
+
+    jobs, failures = detect_jobs(model, items, req.on_error)
+    rows: list[Any] = [None] * len(items)
+    if jobs:
+        batches = plan_batches(jobs, req.batch_size)
+        any_media = any(j.modality != "text" for j in jobs)
+        workers = req.num_workers if req.num_workers is not None else (min(4, os.cpu_count() or 1) if any_media else 0)
+        runner = BatchRunner(media_loader(model, req.media), num_workers=workers if any_media else 0,
+                             on_error=req.on_error, needs_loading=lambda job: job.modality != "text")
+        extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}
+        processing_kwargs = req.model_kwargs.get("processing_kwargs")
+
+        def process(batch_jobs: list[Job], values: list[Any]) -> list[Any]:
+            features = model.preprocess(values, req.prompt, modality=batch_jobs[0].modality,
+                                        processing_kwargs=processing_kwargs, **extra)
+            features = batch_to_device(features, device)
+            with torch.inference_mode():
+                out = model.forward(features, **extra)
+            return split_rows(out, req)
+
+        bar = tqdm(total=len(jobs), desc="Batches", disable=not show)
+        try:
+            results = runner.run(batches, process, progress=bar)
+        finally:
+            bar.close()
+        failures.extend(runner.failures)
+        for index, row in results.items():
+            rows[index] = row
+    failures.sort(key=lambda f: f.index)
+    if failures:
+        logger.warning("%d of %d inputs failed and were skipped: %s", len(failures), len(items),
+                       "; ".join(str(f) for f in failures[:5]))
+    result = outputs.finalize_embeddings(
+        rows, output_value=req.output_value, precision=req.precision, convert_to_numpy=convert_to_numpy,
+        convert_to_tensor=convert_to_tensor, width=model.get_embedding_dimension(), dtype=model.dtype,
+    )
+    if singular:
+        result = result[0]
+    return result, failures
+
+
+def split_rows(out: dict[str, Any], req: EncodeRequest) -> list[Any]:
+    """One output per item: truncated + normalised sentence vectors, trimmed token matrices, or feature dicts."""
+    if req.output_value == "sentence_embedding":
+        emb = out["sentence_embedding"]
+        if req.truncate_dim is not None:
+            emb = emb[..., : req.truncate_dim]
+        if req.normalize_embeddings:
+            emb = F.normalize(emb, p=2, dim=-1)
+        return list(emb.detach().cpu())
+    if req.output_value == "token_embeddings":
+        tokens, mask = out["token_embeddings"], out.get("attention_mask")
+        rows = []
+        for i in range(tokens.shape[0]):
+            length = tokens.shape[1]
+            if mask is not None and mask.shape[-1] == tokens.shape[1]:
+                attended = torch.nonzero(mask[i]).flatten()
+                length = int(attended[-1]) + 1 if len(attended) else 0
+            rows.append(tokens[i, :length].detach().cpu())
+        return rows
+    batch = next(v.shape[0] for v in out.values() if torch.is_tensor(v) and v.dim() > 0)
+    rows = []
+    for i in range(batch):
+        row = {}
+        for key, value in out.items():
+            if torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == batch:
+                row[key] = value[i].detach().cpu()
+            else:
+                row[key] = value
+        rows.append(row)
+    return rows

@@ -1,0 +1,198 @@
+"""SentenceTransformer: one ``encode()`` for text, images, audio, video and mixtures of them.
+
+Example:
+    >>> from omniembed import SentenceTransformer
+    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")   # doctest: +SKIP
+    >>> emb = model.encode(["A man is eating food.", "A man is riding a horse."])  # doctest: +SKIP
+    >>> model.similarity(emb, emb).shape                                        # doctest: +SKIP
+    torch.Size([2, 2])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from omniembed.errors import ConfigError
+from omniembed.models.base import ModelBase
+from omniembed.models.encoding import EncodeRequest, run_encode
+from omniembed.util import similarity as sim
+
+logger = logging.getLogger(__name__)
+
+
+class SentenceTransformer(ModelBase):
+    """Embeds inputs of every modality the model supports into one vector space.
+
+    Args mirror sentence-transformers: ``model_name_or_path`` (a folder or a hub id), ``modules``, ``device``,
+    ``prompts``, ``default_prompt_name``, ``cache_folder``, ``trust_remote_code`` (False), ``revision``,
+    ``local_files_only``, ``token``, ``model_kwargs`` / ``processor_kwargs`` / ``config_kwargs`` (forwarded to
+    ``transformers``), ``similarity_fn_name`` and ``truncate_dim``. ``media`` sets the default
+    :class:`omniembed.inputs.MediaOptions` (limits, fetch policy, decoding choices).
+    """
+
+    model_type: ClassVar[str] = "SentenceTransformer"
+    default_prompts: ClassVar[dict[str, str]] = {"query": "", "document": ""}
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        similarity_fn_name: str | sim.SimilarityFunction | None = None,
+        truncate_dim: int | None = None,
+        media: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        self._init_similarity = similarity_fn_name
+        self._init_truncate_dim = truncate_dim
+        super().__init__(model_name_or_path, **kwargs)
+        self.media = media
+
+    # -- loading --------------------------------------------------------------------------------------------
+    def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:
+        from omniembed.modules import Pooling, Transformer
+
+        transformer = Transformer.load(path, **load_kwargs)
+        if transformer.module_output_name != "token_embeddings":
+            return [transformer]
+        architectures = getattr(transformer.config, "architectures", None) or []
+        causal = bool(architectures) and architectures[0].endswith("ForCausalLM")
+        causal = causal and getattr(transformer.config, "is_causal", None) is not False
+        mode = "lasttoken" if causal else "mean"
+        return [transformer, Pooling(transformer.get_word_embedding_dimension(), pooling_mode=mode)]
+
+    def _apply_saved_config(self, saved: dict[str, Any]) -> None:
+        name = self._init_similarity if self._init_similarity is not None else saved.get("similarity_fn_name")
+        self._similarity_fn_name: str | None = None
+        if name is not None:
+            self.similarity_fn_name = name
+        self.truncate_dim = self._init_truncate_dim if self._init_truncate_dim is not None else saved.get("truncate_dim")
+
+    def _config_to_save(self) -> dict[str, Any]:
+        config = {**super()._config_to_save(), "similarity_fn_name": self.similarity_fn_name}
+        if self.truncate_dim is not None:
+            config["truncate_dim"] = self.truncate_dim
+        return config
+
+    # -- encoding -------------------------------------------------------------------------------------------
+    def encode(
+        self,
+        inputs: Any,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        output_value: Literal["sentence_embedding", "token_embeddings"] | None = "sentence_embedding",
+        precision: Literal["float32", "int8", "uint8", "binary", "ubinary"] = "float32",
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        device: str | list[str] | None = None,
+        normalize_embeddings: bool = False,
+        truncate_dim: int | None = None,
+        pool: Any = None,
+        chunk_size: int | None = None,
+        *,
+        on_error: Literal["raise", "skip"] = "raise",
+        return_failures: bool = False,
+        num_workers: int | None = None,
+        media: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Embed one input or a batch; see docs/inputs.md for every accepted input form.
+
+        Beyond the reference's parameters: ``on_error="skip"`` keeps going past bad items (their rows are
+        NaN; ``return_failures=True`` returns ``(embeddings, failures)``), ``num_workers`` threads decode
+        media ahead of the model (0 = inline), and ``media`` overrides the model's MediaOptions.
+
+        Example:
+            >>> emb, failures = model.encode(["a cat", "missing.jpg"], on_error="skip",   # doctest: +SKIP
+            ...                              return_failures=True)
+        """
+        if pool is not None or isinstance(device, (list, tuple)):
+            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
+        if chunk_size is not None and chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
+        request = EncodeRequest(
+            inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
+            show_progress_bar=show_progress_bar, output_value=output_value, precision=precision,
+            convert_to_numpy=convert_to_numpy, convert_to_tensor=convert_to_tensor, device=device,
+            normalize_embeddings=normalize_embeddings,
+            truncate_dim=truncate_dim if truncate_dim is not None else self.truncate_dim,
+            on_error=on_error, num_workers=num_workers, media=media if media is not None else self.media,
+            model_kwargs=kwargs,
+        )
+        embeddings, failures = run_encode(self, request)
+        return (embeddings, failures) if return_failures else embeddings
+
+    def encode_query(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
+        """``encode`` with the ``query`` prompt (when configured) and ``task="query"`` for Router models."""
+        if prompt is None and prompt_name is None and "query" in self.prompts:
+            prompt_name = "query"
+        kwargs.setdefault("task", "query")
+        return self.encode(inputs, prompt_name=prompt_name, prompt=prompt, **kwargs)
+
+    def encode_document(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
+        """``encode`` with the first of the ``document``/``passage``/``corpus`` prompts, and ``task="document"``."""
+        if prompt is None and prompt_name is None:
+            prompt_name = next((n for n in ("document", "passage", "corpus") if n in self.prompts), None)
+        kwargs.setdefault("task", "document")
+        return self.encode(inputs, prompt_name=prompt_name, prompt=prompt, **kwargs)
+
+    def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        return self[0].preprocess(inputs, prompt, **kwargs)
+
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        for module in self:
+            accepted = getattr(module, "forward_kwargs", set())
+            features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
+        return features
+
+    # -- similarity -----------------------------------------------------------------------------------------
+    @property
+    def similarity_fn_name(self) -> str:
+        if self._similarity_fn_name is None:
+            self._similarity_fn_name = "cosine"
+        return self._similarity_fn_name
+
+    @similarity_fn_name.setter
+    def similarity_fn_name(self, value: str | sim.SimilarityFunction | None) -> None:
+        self._similarity_fn_name = None if value is None else sim.check_similarity_fn_name(value)
+
+    def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
+        """Scores between every pair of rows: shape (n, m), by ``similarity_fn_name``."""
+        return sim.similarity_fn(self.similarity_fn_name)(embeddings1, embeddings2)
+
+    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
+        """Scores between row i of each input: shape (n,)."""
+        return sim.similarity_fn(self.similarity_fn_name, pairwise=True)(embeddings1, embeddings2)
+
+    # -- dimensions -----------------------------------------------------------------------------------------
+    def get_embedding_dimension(self) -> int | None:
+        dim = None
+        for module in reversed(list(self)):
+            getter = getattr(module, "get_sentence_embedding_dimension", None)
+            if getter is not None and getter() is not None:
+                dim = getter()
+                break
+        if dim is not None and self.truncate_dim is not None:
+            dim = min(dim, self.truncate_dim)
+        return dim
+
+    get_sentence_embedding_dimension = get_embedding_dimension
+
+    @contextmanager
+    def truncate_embeddings(self, truncate_dim: int | None) -> Iterator[None]:
+        """Temporarily truncate embeddings to ``truncate_dim`` (Matryoshka models)."""
+        original, self.truncate_dim = self.truncate_dim, truncate_dim
+        try:
+            yield
+        finally:
+            self.truncate_dim = original
+
+

@@ -1,0 +1,248 @@
+"""The Transformer module: a Hugging Face model + its processor, for every modality the pair supports.
+
+It prepares decoded items (``str``, RGB PIL images, :class:`~omniembed.inputs.AudioClip`…) into tensors and
+calls the model method named by ``modality_config`` for that modality, writing ``token_embeddings`` (a
+Pooling module follows) or ``sentence_embedding`` (dual encoders that pool themselves). Folder format:
+the HF files plus ``sentence_bert_config.json``, as the reference library writes them.
+
+Example:
+    >>> from omniembed.modules import Transformer
+    >>> t = Transformer(minilm_folder)                      # doctest: +SKIP
+    >>> t.modalities, t.get_word_embedding_dimension()      # doctest: +SKIP
+    (['text'], 384)
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from typing import Any, ClassVar
+
+import torch
+
+from omniembed.backbones import loading, text
+from omniembed.backbones.modalities import infer_modality_config, modality_key, parse_modality_key
+from omniembed.errors import ConfigError, UnsupportedModalityError
+from omniembed.modules.base import Module, read_json, write_json
+
+logger = logging.getLogger(__name__)
+
+CONFIG_NAME = "sentence_bert_config.json"
+LEGACY_CONFIG_NAMES = [CONFIG_NAME] + [
+    f"sentence_{name}_config.json" for name in ("roberta", "distilbert", "camembert", "albert", "xlm-roberta", "xlnet")
+]
+DEFAULT_PROCESSING_KWARGS: dict[str, dict] = {
+    "common": {"return_tensors": "pt"},
+    "text": {"padding": True, "truncation": "longest_first"},
+    "audio": {"padding": True},
+}
+
+
+class Transformer(Module):
+    """Wraps ``transformers`` models for the module stack (see the module docstring)."""
+
+    config_file_name: ClassVar[str] = CONFIG_NAME
+    save_in_root: ClassVar[bool] = True
+    reference_type: ClassVar[str] = "sentence_transformers.base.modules.transformer.Transformer"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        *,
+        transformer_task: str = "feature-extraction",
+        modality_config: dict[str, dict] | None = None,
+        module_output_name: str | None = None,
+        processing_kwargs: dict[str, dict] | None = None,
+        max_seq_length: int | None = None,
+        do_lower_case: bool = False,
+        model_kwargs: dict | None = None,
+        processor_kwargs: dict | None = None,
+        config_kwargs: dict | None = None,
+        cache_dir: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        token: bool | str | None = None,
+        backend: str = "torch",
+        **unused: Any,
+    ) -> None:
+        super().__init__()
+        if backend != "torch":
+            raise ConfigError(f"Unsupported backend '{backend}'. omniembed currently runs the 'torch' backend.")
+        if modality_config is not None and module_output_name is None:
+            raise ConfigError(
+                "Loading the Transformer module with a custom modality_config requires also providing "
+                "module_output_name (e.g. 'token_embeddings' or 'sentence_embedding')."
+            )
+        hub = {"cache_dir": cache_dir, "revision": revision, "local_files_only": local_files_only, "token": token,
+               "trust_remote_code": trust_remote_code}
+        self.transformer_task = transformer_task
+        self.do_lower_case = do_lower_case
+        self.processing_kwargs = processing_kwargs or {}
+        self.config = loading.load_config(model_name_or_path, config_kwargs={"use_cache": False, **(config_kwargs or {})},
+                                          hub_kwargs=hub)
+        self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
+                                             model_kwargs=model_kwargs or {}, hub_kwargs=hub)
+        self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
+                                                hub_kwargs=hub)
+        if modality_config is None:
+            modality_config, module_output_name = infer_modality_config(self.auto_model, self.processor)
+        self.modality_config = {modality_key(parse_modality_key(k)): dict(v) for k, v in modality_config.items()}
+        self.module_output_name = module_output_name
+        self.max_seq_length = max_seq_length if max_seq_length is not None else self._default_max_length()
+        self._prompt_lengths: dict[str, int] = {}
+
+    # -- introspection --------------------------------------------------------------------------------------
+    @property
+    def tokenizer(self) -> Any:
+        return getattr(self.processor, "tokenizer", self.processor)
+
+    @property
+    def modalities(self) -> list[str | tuple[str, ...]]:
+        return [parse_modality_key(k) for k in self.modality_config]
+
+    def _default_max_length(self) -> int | None:
+        limit = getattr(self.tokenizer, "model_max_length", None)
+        if limit is None or limit > 1_000_000:  # transformers' "no limit" sentinel
+            limit = None
+        positions = getattr(getattr(self.config, "text_config", self.config), "max_position_embeddings", None)
+        if positions and (limit is None or positions < limit):
+            limit = positions
+        return limit
+
+    def get_word_embedding_dimension(self) -> int:
+        cfg = self.config
+        if self.module_output_name == "sentence_embedding":
+            for name in ("projection_dim", "projection_size"):
+                if getattr(cfg, name, None):
+                    return int(getattr(cfg, name))
+        for source in (cfg, getattr(cfg, "text_config", None)):
+            for name in ("hidden_size", "d_model", "hidden_dim", "embed_dim"):
+                value = getattr(source, name, None)
+                if isinstance(value, int):
+                    return value
+            sizes = getattr(source, "hidden_sizes", None)
+            if sizes:
+                return int(sizes[-1])
+        raise ConfigError(f"Could not determine embedding dimension for {type(self.auto_model).__name__}.")
+
+    def get_sentence_embedding_dimension(self) -> int | None:
+        return self.get_word_embedding_dimension() if self.module_output_name == "sentence_embedding" else None
+
+    # -- preprocessing --------------------------------------------------------------------------------------
+    def call_kwargs(self, modality: str, processing_kwargs: dict | None = None) -> dict:
+        """Processor kwargs for one modality: defaults < saved ``processing_kwargs`` < per-call ones."""
+        merged: dict[str, dict] = {k: dict(v) for k, v in DEFAULT_PROCESSING_KWARGS.items()}
+        for layer in (self.processing_kwargs, processing_kwargs or {}):
+            for key, value in layer.items():
+                merged[key] = {**merged.get(key, {}), **value}
+        return {**merged.get("common", {}), **merged.get(modality, {})}
+
+    def preprocess(
+        self,
+        inputs: list[Any],
+        prompt: str | None = None,
+        *,
+        modality: str | tuple[str, ...] = "text",
+        processing_kwargs: dict | None = None,
+        **unused: Any,
+    ) -> dict[str, Any]:
+        """Decoded items of one modality → model-ready features (``modality`` and ``prompt_length`` included)."""
+        key = modality_key(modality)
+        if key not in self.modality_config:
+            raise UnsupportedModalityError(
+                f"Modality '{key}' is not supported by this Transformer module. Supported modalities: "
+                f"{', '.join(modality_key(m) for m in self.modalities)}."
+            )
+        if key == "text":
+            features = text.tokenize(
+                self.tokenizer, text.apply_prompt(inputs, prompt), max_length=self.max_seq_length,
+                do_lower_case=self.do_lower_case, call_kwargs=self.call_kwargs("text", processing_kwargs),
+            )
+            if prompt:
+                features["prompt_length"] = self._prompt_length(prompt)
+        else:
+            from omniembed.backbones import media
+
+            features = media.preprocess(self, inputs, modality, prompt=prompt, processing_kwargs=processing_kwargs)
+        features["modality"] = modality
+        return features
+
+    def _prompt_length(self, prompt: str) -> int:
+        if prompt not in self._prompt_lengths:
+            self._prompt_lengths[prompt] = text.prompt_token_count(self.tokenizer, prompt)
+        return self._prompt_lengths[prompt]
+
+    # -- forward --------------------------------------------------------------------------------------------
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        key = modality_key(features.get("modality", "text"))
+        spec = self.modality_config[key]
+        method = self.auto_model if spec["method"] == "forward" else getattr(self.auto_model, spec["method"])
+        accepted = _accepted_kwargs(method)
+        model_inputs = {k: v for k, v in features.items() if torch.is_tensor(v) and (accepted is None or k in accepted)}
+        if accepted is None or "return_dict" in accepted:
+            model_inputs["return_dict"] = True
+        output = method(**model_inputs)
+        value = _walk(output, spec["method_output_name"])
+        if value.dim() == 4:  # conv feature maps (B, C, H, W) → tokens (B, H·W, C)
+            value = value.flatten(2).transpose(1, 2)
+        features[self.module_output_name] = value
+        hook = getattr(self, "_after_forward", None)
+        if hook is not None:
+            hook(features, output)
+        return features
+
+    # -- saving / loading -----------------------------------------------------------------------------------
+    def get_config_dict(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "transformer_task": self.transformer_task,
+            "modality_config": self.modality_config,
+            "module_output_name": self.module_output_name,
+        }
+        if self.max_seq_length is not None:
+            config["max_seq_length"] = self.max_seq_length
+        if self.do_lower_case:
+            config["do_lower_case"] = True
+        if self.processing_kwargs:
+            config["processing_kwargs"] = self.processing_kwargs
+        return config
+
+    def save(self, output_path: str, *, safe_serialization: bool = True) -> None:
+        os.makedirs(output_path, exist_ok=True)
+        self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
+        self.processor.save_pretrained(output_path)
+        write_json(os.path.join(output_path, CONFIG_NAME), self.get_config_dict())
+
+    @classmethod
+    def load(cls, path: str, **kwargs: Any) -> Transformer:
+        stored: dict[str, Any] = {}
+        for name in LEGACY_CONFIG_NAMES:
+            if os.path.isfile(os.path.join(path, name)):
+                stored = read_json(os.path.join(path, name))
+                break
+        if stored and "modality_config" not in stored and "transformer_task" not in stored:
+            stored["modality_config"] = {"text": {"method": "forward", "method_output_name": "last_hidden_state"}}
+            stored["module_output_name"] = "token_embeddings"  # saved before multimodality: text only
+        for key in ("model_kwargs", "processor_kwargs", "config_kwargs"):
+            stored_value = stored.pop(f"{key.split('_')[0]}_args", None) or stored.pop(key, None) or {}
+            kwargs[key] = {**stored_value, **(kwargs.get(key) or {})}
+        return cls(path, **{**stored, **{k: v for k, v in kwargs.items() if v is not None}})
+
+
+def _accepted_kwargs(method: Any) -> set[str] | None:
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return None
+    return set(params)
+
+
+def _walk(output: Any, path: str | list[str]) -> torch.Tensor:
+    for name in [path] if isinstance(path, str) else path:
+        if torch.is_tensor(output):
+            break
+        output = output[name] if isinstance(output, dict) or hasattr(output, "keys") else getattr(output, name)
+    return output
