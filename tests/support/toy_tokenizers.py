@@ -10,13 +10,14 @@ the token ids baked into model configs) are identical from run to run.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 __all__ = [
     "CORPUS",
+    "bpe_vocab_merges",
     "byte_bpe_tokenizer",
     "clip_bpe_vocab_merges",
     "roberta_bpe_tokenizer",
@@ -64,7 +65,7 @@ def _copy(tokenizer: Tokenizer) -> Tokenizer:
     return Tokenizer.from_str(tokenizer.to_str())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _wordpiece() -> Tokenizer:
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -87,7 +88,7 @@ def wordpiece_tokenizer() -> Tokenizer:
     return _copy(_wordpiece())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _clip_bpe() -> Tokenizer:
     tok = Tokenizer(models.BPE(unk_token="<|endoftext|>", end_of_word_suffix="</w>"))
     # Train under CLIPTokenizer's own normalizer and pre-tokenizer (which it always installs): merges learnt under
@@ -112,15 +113,20 @@ def _clip_bpe() -> Tokenizer:
     return tok
 
 
-def clip_bpe_vocab_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """CLIP's byte-level BPE with the ``</w>`` word suffix, as (vocab, merges) for ``CLIPTokenizer(vocab=, merges=)``."""
-    state: dict[str, Any] = json.loads(_clip_bpe().to_str())["model"]
+def bpe_vocab_merges(tokenizer: Tokenizer) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """(vocab, merges) of a BPE tokenizer, the arguments of ``CLIPTokenizer``/``RobertaTokenizer(vocab=, merges=)``."""
+    state: dict[str, Any] = json.loads(tokenizer.to_str())["model"]
     # Older tokenizers releases serialise merges as "left right" strings, newer ones as pairs; BPE() wants tuples.
     merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else (m[0], m[1]) for m in state["merges"]]
-    return dict(state["vocab"]), merges
+    return dict(state["vocab"]), merges  # type: ignore[return-value]
 
 
-@lru_cache(maxsize=None)
+def clip_bpe_vocab_merges() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """CLIP's byte-level BPE with the ``</w>`` word suffix, as (vocab, merges) for ``CLIPTokenizer``."""
+    return bpe_vocab_merges(_clip_bpe())
+
+
+@cache
 def _byte_bpe(specials: tuple[str, ...]) -> Tokenizer:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -155,7 +161,11 @@ def byte_bpe_tokenizer(extra_special: tuple[str, ...] = ()) -> Tokenizer:
 
 
 def roberta_bpe_tokenizer() -> Tokenizer:
-    """RoBERTa-style byte-level BPE: ``<s> $A </s>`` (pairs ``<s> A </s></s> B </s>``), for CLAP's text tower."""
+    """RoBERTa-style byte-level BPE: ``<s> $A </s>`` (pairs ``<s> A </s></s> B </s>``), for CLAP's text tower.
+
+    Trained under the same ``ByteLevel(add_prefix_space=False)`` split ``RobertaTokenizer`` installs, so its
+    (vocab, merges) load into ``RobertaTokenizer`` unchanged.
+    """
     tok = _copy(_byte_bpe(("<s>", "<pad>", "</s>", "<unk>", "<mask>")))
     bos_id, eos_id = _ids(tok, "<s>", "</s>")
     tok.post_processor = processors.RobertaProcessing(("</s>", eos_id), ("<s>", bos_id))

@@ -57,7 +57,7 @@ def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: 
     kwargs = {"dtype": torch.float32, **model_kwargs}  # fp32 unless asked: bf16 on CPU is ~100x slower
     architectures = getattr(config, "architectures", None) or []
     if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
-        cls = getattr(transformers, _ENCODER_ONLY[config.model_type])
+        cls = _model_class(config.model_type, _ENCODER_ONLY[config.model_type])
         if architectures and architectures[0] != cls.__name__:
             logger.warning(
                 "Loading only the encoder (%s) of a %s checkpoint: prefer saving the encoder alone; see docs.",
@@ -71,6 +71,19 @@ def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: 
         except ValueError:
             auto_cls = transformers.AutoModelForVision2Seq if hasattr(transformers, "AutoModelForVision2Seq") else auto_cls
     return _from_pretrained(auto_cls, path, config, kwargs, hub_kwargs, strict=task == "feature-extraction")
+
+
+def _model_class(model_type: str, name: str):
+    """A transformers class by name; some (``WhisperEncoder``) live only in their model's modeling module."""
+    import importlib
+
+    import transformers
+
+    try:
+        return getattr(transformers, name)
+    except AttributeError:
+        folder = model_type.replace("-", "_")
+        return getattr(importlib.import_module(f"transformers.models.{folder}.modeling_{folder}"), name)
 
 
 def _from_pretrained(cls, path, config, kwargs, hub_kwargs, *, strict: bool):

@@ -79,11 +79,11 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
 
 def media_loader(model: Any, media: Any):
     """The per-item loader: text passes through; media go through omniembed.inputs with the model's needs."""
-    from omniembed.inputs.loader import load_item
-
     hints = model[0].media_hints() if hasattr(model[0], "media_hints") else {}
 
     def load(job: Job) -> Any:
+        from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
+
         return load_item(job.item, job.modality, options=media, **hints)
 
     return load
@@ -93,7 +93,7 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
     if req.batch_size is None or req.batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {req.batch_size}.")
     check_on_error(req.on_error)
-    outputs.check_precision(req.precision)
+    outputs.check_precision(req.precision, allow_none=True)
     check_model_kwargs(model, req.model_kwargs)
     convert_to_numpy, convert_to_tensor = req.convert_to_numpy, req.convert_to_tensor
     if convert_to_tensor:

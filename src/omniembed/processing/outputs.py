@@ -11,14 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.errors import ConfigError
+from omniembed.util.quantization import check_precision, quantize_embeddings
 
-VALID_PRECISIONS = ("float32", "int8", "uint8", "binary", "ubinary")
-
-
-def check_precision(precision: str | None) -> None:
-    if precision is not None and precision not in VALID_PRECISIONS:
-        raise ConfigError(f"Precision {precision!r} is not supported, must be one of {set(VALID_PRECISIONS)}")
+__all__ = ["check_precision", "finalize_embeddings", "stack_rows"]
 
 
 def stack_rows(rows: list[torch.Tensor | None], width: int | None, dtype: torch.dtype) -> torch.Tensor:
@@ -43,8 +38,6 @@ def finalize_embeddings(
     if output_value != "sentence_embedding":
         return rows  # token embeddings / feature dicts stay a list, one entry per input (None if failed)
     if precision not in (None, "float32"):
-        from omniembed.util.quantization import quantize_embeddings
-
         ok = [r for r in rows if r is not None]
         if not ok:
             return np.zeros((len(rows), 0), dtype=np.int8)

@@ -25,6 +25,8 @@ _CLASSES: dict[str, str] = {
     "omniembed.modules.normalize:Normalize": "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
     "omniembed.modules.router:Router": "sentence_transformers.base.modules.router.Router",
     "omniembed.modules.logit_score:LogitScore": "sentence_transformers.cross_encoder.modules.logit_score.LogitScore",
+    # omniembed-only modules (no reference counterpart): their own path, and still loadable without remote code
+    "omniembed.modules.generative_score:GenerativeScore": "omniembed.modules.generative_score.GenerativeScore",
 }
 
 # legacy / alternative reference paths → our class

@@ -1,0 +1,76 @@
+"""Similarity scores, semantic search, paraphrase mining, clustering, quantisation and tensor helpers.
+
+The names mirror ``sentence_transformers.util``, so ``from omniembed import util; util.cos_sim(a, b)`` works like
+the reference.
+
+Example:
+    >>> from omniembed import util
+    >>> print(util.cos_sim([[1.0, 0.0]], [[1.0, 1.0]]))
+    tensor([[0.7071]])
+    >>> util.quantize_embeddings([[0.3, -0.2]], "ubinary").tolist()
+    [[128]]
+"""
+
+from omniembed.util.quantization import VALID_PRECISIONS, check_precision, quantize_embeddings
+from omniembed.util.search import (
+    community_detection,
+    paraphrase_mining,
+    paraphrase_mining_embeddings,
+    semantic_search,
+)
+from omniembed.util.similarity import (
+    SUPPORTED_SIMILARITY_FN_NAMES,
+    SimilarityFunction,
+    check_similarity_fn_name,
+    cos_sim,
+    dot_score,
+    euclidean_sim,
+    manhattan_sim,
+    pairwise_cos_sim,
+    pairwise_dot_score,
+    pairwise_euclidean_sim,
+    pairwise_manhattan_sim,
+    pytorch_cos_sim,
+    similarity_fn,
+)
+from omniembed.util.tensor import (
+    batch_to_device,
+    normalize_embeddings,
+    to_batch_tensor,
+    to_float_batch_tensor,
+    to_tensor,
+    truncate_embeddings,
+)
+
+__all__ = [
+    # similarity
+    "SimilarityFunction",
+    "SUPPORTED_SIMILARITY_FN_NAMES",
+    "check_similarity_fn_name",
+    "similarity_fn",
+    "cos_sim",
+    "pytorch_cos_sim",
+    "dot_score",
+    "euclidean_sim",
+    "manhattan_sim",
+    "pairwise_cos_sim",
+    "pairwise_dot_score",
+    "pairwise_euclidean_sim",
+    "pairwise_manhattan_sim",
+    # search
+    "semantic_search",
+    "paraphrase_mining",
+    "paraphrase_mining_embeddings",
+    "community_detection",
+    # quantization
+    "VALID_PRECISIONS",
+    "check_precision",
+    "quantize_embeddings",
+    # tensor helpers
+    "to_tensor",
+    "to_batch_tensor",
+    "to_float_batch_tensor",
+    "normalize_embeddings",
+    "truncate_embeddings",
+    "batch_to_device",
+]

@@ -1,0 +1,68 @@
+"""MediaLimits: the bounds every decoder checks before (and while) it spends memory or time on an item.
+
+The defaults suit untrusted input on a server and ordinary files on a laptop: a 64 MiB byte cap, Pillow's own
+decompression-bomb *warning* threshold for images (~89.5 megapixels; Pillow raises only at twice that), ten
+minutes of audio, four hours of video of at most 8K frames, and at most 256 decoded (sampled) video frames.
+Every decoder raises :class:`~omniembed.errors.MediaTooLargeError` when a limit is exceeded, naming the limit.
+Seconds limits accept ``math.inf`` to switch them off; the pixel and byte limits cannot be switched off (Pillow's
+own SECURITY notes: never disable the bomb check in production).
+
+Example:
+    >>> from omniembed.inputs.limits import MediaLimits
+    >>> limits = MediaLimits(max_image_pixels=4096 * 4096, max_audio_seconds=30)
+    >>> limits.max_bytes
+    67108864
+    >>> MediaLimits(max_video_frames=0)
+    Traceback (most recent call last):
+    ...
+    omniembed.errors.ConfigError: MediaLimits.max_video_frames must be a positive number, got 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from omniembed.errors import ConfigError
+
+__all__ = ["MediaLimits", "DEFAULT_LIMITS"]
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Per-item bounds on media size and length.
+
+    ``max_bytes``: the encoded size of one item (file, download, data URI, bytes, file object).
+    ``max_image_pixels``: width × height of an image, checked from the file header before any pixel is decoded.
+    ``max_animation_frames``: frames read from an animated image (GIF/WebP/APNG) that is loaded as a *video*;
+    :func:`~omniembed.inputs.load_image` reads only the first frame, whatever this says.
+    ``max_audio_seconds``: the length of an audio item (also of the audio track taken from a video).
+    ``max_video_seconds``: the length of a video, from its container metadata and again while decoding.
+    ``max_video_frames``: the most frames one video item may yield after sampling (a hard cap on top of
+    :class:`~omniembed.inputs.VideoSampling`'s ``max_frames``).
+    ``max_video_pixels``: width × height of one video frame (8K by default).
+    """
+
+    max_bytes: int = 64 * MiB
+    max_image_pixels: int = 89_478_485
+    max_animation_frames: int = 1_000
+    max_audio_seconds: float = 600.0
+    max_video_seconds: float = 4 * 3600.0
+    max_video_frames: int = 256
+    max_video_pixels: int = 7680 * 4320
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+            if ok and isinstance(value, float) and math.isnan(value):
+                ok = False
+            if ok and math.isinf(value) and not f.name.endswith("_seconds"):
+                ok = False  # byte, pixel and frame caps must stay finite: they guard memory, not patience
+            if not ok:
+                raise ConfigError(f"MediaLimits.{f.name} must be a positive number, got {value!r}.")
+
+
+DEFAULT_LIMITS = MediaLimits()
