@@ -78,8 +78,8 @@ def test_save_writes_reference_layout_and_round_trips(tiny_bert_dir, tmp_path):
     assert [(e["path"], e["type"]) for e in entries] == [
         ("", "sentence_transformers.base.modules.transformer.Transformer"),
         ("1_Pooling", "sentence_transformers.sentence_transformer.modules.pooling.Pooling"),
-        ("2_Dense", "sentence_transformers.sentence_transformer.modules.dense.Dense"),
-        ("3_Normalize", "sentence_transformers.sentence_transformer.modules.normalize.Normalize"),
+        ("2_Dense", "sentence_transformers.base.modules.dense.Dense"),
+        ("3_Normalize", "sentence_transformers.base.modules.normalize.Normalize"),
     ]
     config = json.load(open(out / "config_sentence_transformers.json"))
     assert config["model_type"] == "SentenceTransformer" and config["similarity_fn_name"] == "dot"

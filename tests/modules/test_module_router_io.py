@@ -27,9 +27,9 @@ def test_module_router_save_load_round_trip_with_shared_module(tmp_path) -> None
     config = json.loads((tmp_path / "router_config.json").read_text())
     assert config == {
         "types": {
-            "query_0_Dense": "sentence_transformers.sentence_transformer.modules.dense.Dense",
-            "query_1_Dense": "sentence_transformers.sentence_transformer.modules.dense.Dense",
-            "query_2_Normalize": "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
+            "query_0_Dense": "sentence_transformers.base.modules.dense.Dense",
+            "query_1_Dense": "sentence_transformers.base.modules.dense.Dense",
+            "query_2_Normalize": "sentence_transformers.base.modules.normalize.Normalize",
         },
         "structure": {"query": ["query_0_Dense", "query_1_Dense", "query_2_Normalize"],
                       "document": ["query_1_Dense"]},
@@ -64,7 +64,7 @@ def test_module_router_loads_reference_written_config(tmp_path) -> None:
     dense(2, 3, seed=3).save(str(tmp_path / "text_0_Dense"))
     os.makedirs(tmp_path / "image_0_Normalize")  # empty: Normalize loads without config
     (tmp_path / "router_config.json").write_text(json.dumps({
-        "types": {"text_0_Dense": "sentence_transformers.sentence_transformer.modules.dense.Dense",
+        "types": {"text_0_Dense": "sentence_transformers.base.modules.dense.Dense",
                   "image_0_Normalize": "sentence_transformers.models.Normalize"},
         "structure": {"text": ["text_0_Dense"], "image": ["image_0_Normalize"]},
         "parameters": {"default_route": "text", "allow_empty_key": True,
@@ -116,7 +116,7 @@ def test_module_router_in_model_folder_root(tmp_path) -> None:
     entries = read_modules_json(str(tmp_path))
     assert [(e["path"], e["type"]) for e in entries] == [
         ("", "sentence_transformers.base.modules.router.Router"),
-        ("1_Normalize", "sentence_transformers.sentence_transformer.modules.normalize.Normalize"),
+        ("1_Normalize", "sentence_transformers.base.modules.normalize.Normalize"),
     ]
     assert (tmp_path / "router_config.json").is_file() and (tmp_path / "query_0_Dense").is_dir()
     loaded = load_modules(str(tmp_path), entries)

@@ -57,6 +57,7 @@ IMAGE_FORMATS: tuple[str, ...] = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "D
 # over at least 2×2 decoded pixels per output pixel, which keeps the result within a few grey levels of a
 # full-resolution decode (see the benchmark); at 1 libjpeg's DCT scaling shows through the resampling.
 DRAFT_MARGIN = 2.0
+_REGISTERED: tuple[str, ...] | None = None
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _ACCEPTED = "a PIL image, a path, URL, data URI, bytes, a file object, or an (H, W[, C]) / (C, H, W) array"
@@ -132,9 +133,20 @@ def decode_image_source(
     return _guarded(decode, item)
 
 
+def _allowed_formats() -> tuple[str, ...]:
+    # Pillow raises KeyError for a format name it has no plugin for (MPO is opened by the JPEG plugin,
+    # AVIF needs libavif): pass only the ones this build registers.
+    global _REGISTERED
+    if _REGISTERED is None:
+        Image = _pil()
+        Image.init()
+        _REGISTERED = tuple(f for f in IMAGE_FORMATS if f in Image.OPEN)
+    return _REGISTERED
+
+
 def _open_checked(fp: Any, limits: MediaLimits, item: Any) -> Any:
     Image = _pil()
-    img = Image.open(fp, formats=IMAGE_FORMATS)
+    img = Image.open(fp, formats=_allowed_formats())
     _check_pixels(img.size, limits, item)
     return img
 
@@ -205,7 +217,9 @@ def _to_rgb(img: Any, background: Sequence[int] | None) -> Any:
     has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
     if not has_alpha:
         return img.convert("RGB")
-    rgba = img.convert("RGBA")  # also un-premultiplies RGBa/La and applies palette/colour-key transparency
+    if mode == "La":
+        img = img.convert("LA")  # Pillow un-premultiplies La only towards LA
+    rgba = img.convert("RGBA")  # also un-premultiplies RGBa and applies palette/colour-key transparency
     if background is None:
         return rgba.convert("RGB")
     fill = tuple(int(c) for c in background)

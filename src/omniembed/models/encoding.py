@@ -79,12 +79,16 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
 
 def media_loader(model: Any, media: Any):
     """The per-item loader: text passes through; media go through omniembed.inputs with the model's needs."""
-    hints = model[0].media_hints() if hasattr(model[0], "media_hints") else {}
+    from omniembed.backbones.media import media_hints
+
+    hints: dict[Any, dict] = {}  # per modality: a Router's routes may need different sizes / rates
 
     def load(job: Job) -> Any:
         from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
 
-        return load_item(job.item, job.modality, options=media, **hints)
+        if job.modality not in hints:
+            hints[job.modality] = media_hints(model[0], job.modality)
+        return load_item(job.item, job.modality, options=media, **hints[job.modality])
 
     return load
 

@@ -36,7 +36,8 @@ class Module(nn.Module):
     """Base class of every stack module.
 
     Subclasses set :attr:`config_keys` (constructor arguments saved to ``config_file_name``) and
-    :attr:`reference_type` (the class path the reference library writes into ``modules.json``).
+    optionally :attr:`reference_type` (the class path written into ``modules.json``; omniembed's own modules
+    are listed in :mod:`omniembed.serialization.registry`).
     """
 
     config_keys: ClassVar[list[str]] = []

@@ -77,7 +77,6 @@ class Dense(Module):
     config_keys: ClassVar[list[str]] = [
         "in_features", "out_features", "bias", "activation_function", "module_input_name", "module_output_name",
     ]
-    reference_type: ClassVar[str] = "sentence_transformers.sentence_transformer.modules.dense.Dense"
 
     def __init__(
         self,

@@ -30,7 +30,6 @@ class LogitScore(Module):
     """Turns ``features[module_input_name]`` (B, L, V) or (B, V) into ``features[module_output_name]`` (B, 1)."""
 
     config_keys: ClassVar[list[str]] = ["true_token_id", "false_token_id", "module_input_name"]
-    reference_type: ClassVar[str] = "sentence_transformers.cross_encoder.modules.logit_score.LogitScore"
 
     def __init__(
         self,

@@ -25,7 +25,6 @@ class Normalize(Module):
     """L2-normalises ``features[module_input_name]`` into ``features[module_output_name]``."""
 
     config_keys: ClassVar[list[str]] = ["module_input_name", "module_output_name"]
-    reference_type: ClassVar[str] = "sentence_transformers.sentence_transformer.modules.normalize.Normalize"
 
     def __init__(self, module_input_name: str = "sentence_embedding", module_output_name: str | None = None) -> None:
         super().__init__()

@@ -97,7 +97,6 @@ class Pooling(Module):
 
     POOLING_MODES: ClassVar[tuple[str, ...]] = POOLING_MODES
     config_keys: ClassVar[list[str]] = ["embedding_dimension", "pooling_mode", "include_prompt"]
-    reference_type: ClassVar[str] = "sentence_transformers.sentence_transformer.modules.pooling.Pooling"
 
     def __init__(
         self,

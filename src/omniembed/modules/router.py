@@ -98,7 +98,6 @@ class Router(Module):
     config_file_name: ClassVar[str] = CONFIG_NAME
     save_in_root: ClassVar[bool] = True
     forward_kwargs: ClassVar[set[str]] = {"task", "modality"}
-    reference_type: ClassVar[str] = "sentence_transformers.base.modules.router.Router"
 
     def __init__(
         self,

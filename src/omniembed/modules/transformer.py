@@ -21,8 +21,13 @@ from typing import Any, ClassVar
 
 import torch
 
-from omniembed.backbones import loading, text
-from omniembed.backbones.modalities import infer_modality_config, modality_key, parse_modality_key
+from omniembed.backbones import audio, loading, text, vision
+from omniembed.backbones.modalities import (
+    family_processing_defaults,
+    infer_modality_config,
+    modality_key,
+    parse_modality_key,
+)
 from omniembed.errors import ConfigError, UnsupportedModalityError
 from omniembed.modules.base import Module, read_json, write_json
 
@@ -44,7 +49,6 @@ class Transformer(Module):
 
     config_file_name: ClassVar[str] = CONFIG_NAME
     save_in_root: ClassVar[bool] = True
-    reference_type: ClassVar[str] = "sentence_transformers.base.modules.transformer.Transformer"
 
     def __init__(
         self,
@@ -86,6 +90,9 @@ class Transformer(Module):
                                              model_kwargs=model_kwargs or {}, hub_kwargs=hub)
         self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
                                                 hub_kwargs=hub)
+        # from_pretrained ignores image-size caps such as max_pixels for some processors (transformers #41955)
+        vision.apply_image_caps(self.processor, processor_kwargs)
+        self._family_kwargs = family_processing_defaults(self.auto_model)
         if modality_config is None:
             modality_config, module_output_name = infer_modality_config(self.auto_model, self.processor)
         self.modality_config = {modality_key(parse_modality_key(k)): dict(v) for k, v in modality_config.items()}
@@ -114,9 +121,11 @@ class Transformer(Module):
     def get_word_embedding_dimension(self) -> int:
         cfg = self.config
         if self.module_output_name == "sentence_embedding":
-            for name in ("projection_dim", "projection_size"):
-                if getattr(cfg, name, None):
-                    return int(getattr(cfg, name))
+            # dual encoders: the shared projection (CLIP, CLAP, X-CLIP, ALIGN…; SigLIP keeps it on the text tower)
+            for source in (cfg, getattr(cfg, "text_config", None)):
+                for name in ("projection_dim", "projection_size"):
+                    if isinstance(getattr(source, name, None), int):
+                        return int(getattr(source, name))
         for source in (cfg, getattr(cfg, "text_config", None)):
             for name in ("hidden_size", "d_model", "hidden_dim", "embed_dim"):
                 value = getattr(source, name, None)
@@ -134,10 +143,13 @@ class Transformer(Module):
     def call_kwargs(self, modality: str, processing_kwargs: dict | None = None) -> dict:
         """Processor kwargs for one modality: defaults < saved ``processing_kwargs`` < per-call ones."""
         merged: dict[str, dict] = {k: dict(v) for k, v in DEFAULT_PROCESSING_KWARGS.items()}
-        for layer in (self.processing_kwargs, processing_kwargs or {}):
+        for layer in (getattr(self, "_family_kwargs", {}), self.processing_kwargs, processing_kwargs or {}):
             for key, value in layer.items():
-                merged[key] = {**merged.get(key, {}), **value}
-        return {**merged.get("common", {}), **merged.get(modality, {})}
+                merged[key] = {**merged.get(key, {}), **(value or {})}
+        if modality == "common":
+            return {k: v for k, v in merged.get("common", {}).items() if v is not None}
+        # a None value removes a default (e.g. {"text": {"truncation": None}})
+        return {k: v for k, v in {**merged.get("common", {}), **merged.get(modality, {})}.items() if v is not None}
 
     def preprocess(
         self,
@@ -150,12 +162,12 @@ class Transformer(Module):
     ) -> dict[str, Any]:
         """Decoded items of one modality → model-ready features (``modality`` and ``prompt_length`` included)."""
         key = modality_key(modality)
-        if key not in self.modality_config:
+        if key not in self.modality_config and not self._via_messages(modality):
             raise UnsupportedModalityError(
                 f"Modality '{key}' is not supported by this Transformer module. Supported modalities: "
                 f"{', '.join(modality_key(m) for m in self.modalities)}."
             )
-        if key == "text":
+        if key == "text" and "message" not in self.modality_config:
             features = text.tokenize(
                 self.tokenizer, text.apply_prompt(inputs, prompt), max_length=self.max_seq_length,
                 do_lower_case=self.do_lower_case, call_kwargs=self.call_kwargs("text", processing_kwargs),
@@ -169,6 +181,30 @@ class Transformer(Module):
         features["modality"] = modality
         return features
 
+    def _via_messages(self, modality: str | tuple[str, ...]) -> bool:
+        """Combined inputs whose every part is supported go through the chat template when the model has one."""
+        from omniembed.inputs.detect import supports
+
+        return isinstance(modality, tuple) and supports(self.modalities, modality)
+
+    def media_hints(self) -> dict[str, Any]:
+        """What ``inputs.load_item`` should produce for this model: ``image_size`` (the shortest side the image
+        processor needs, so large JPEGs decode at reduced scale), ``sampling_rate`` (the feature extractor's) and
+        ``video_sampling`` (e.g. exactly 8 frames for X-CLIP)."""
+        from omniembed.backbones import video
+
+        hints: dict[str, Any] = {}
+        image_size = vision.shortest_side_needed(vision.image_processor_of(self.processor))
+        if image_size:
+            hints["image_size"] = image_size
+        extractor = audio.feature_extractor_of(self.processor)
+        if getattr(extractor, "sampling_rate", None):
+            hints["sampling_rate"] = int(extractor.sampling_rate)
+        sampling = video.sampling_for(self)
+        if sampling is not None:
+            hints["video_sampling"] = sampling
+        return hints
+
     def _prompt_length(self, prompt: str) -> int:
         if prompt not in self._prompt_lengths:
             self._prompt_lengths[prompt] = text.prompt_token_count(self.tokenizer, prompt)
@@ -177,21 +213,39 @@ class Transformer(Module):
     # -- forward --------------------------------------------------------------------------------------------
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         key = modality_key(features.get("modality", "text"))
-        spec = self.modality_config[key]
-        method = self.auto_model if spec["method"] == "forward" else getattr(self.auto_model, spec["method"])
+        spec = self.modality_config.get(key) or self.modality_config["message"]  # combined inputs on chat models
+        rows = features.pop(audio.ROWS_KEY, None)
+        if rows is not None:  # padding-sensitive audio encoders: one clip per pass (see backbones.audio)
+            outputs = [self._call(spec, row) for row in rows]
+            value = _pad_rows([_as_tokens(_walk(o, spec["method_output_name"])) for o in outputs])
+            output = outputs[0]
+        else:
+            output = self._call(spec, features)
+            value = _as_tokens(_walk(output, spec["method_output_name"]))
+        features[self.module_output_name] = value
+        self._after_forward(features, output)
+        return features
+
+    def _call(self, spec: dict[str, Any], features: dict[str, Any]) -> Any:
+        method = self.auto_model if spec["method"] == "forward" else getattr(self.auto_model, spec["method"], None)
+        if method is None:
+            raise ConfigError(f"Model does not have the requested '{spec['method']}' method")
+        # Only the method's named inputs: transformers' **kwargs swallow anything else and pass it to every layer.
         accepted = _accepted_kwargs(method)
         model_inputs = {k: v for k, v in features.items() if torch.is_tensor(v) and (accepted is None or k in accepted)}
         if accepted is None or "return_dict" in accepted:
             model_inputs["return_dict"] = True
-        output = method(**model_inputs)
-        value = _walk(output, spec["method_output_name"])
-        if value.dim() == 4:  # conv feature maps (B, C, H, W) → tokens (B, H·W, C)
-            value = value.flatten(2).transpose(1, 2)
-        features[self.module_output_name] = value
-        hook = getattr(self, "_after_forward", None)
-        if hook is not None:
-            hook(features, output)
-        return features
+        return method(**model_inputs)
+
+    def _after_forward(self, features: dict[str, Any], output: Any) -> None:
+        """Audio encoders: replace the sample-level mask by one over the encoder frames that hold real audio, so
+        Pooling averages those only (``processing_kwargs={"audio": {"pool_valid_frames": False}}`` keeps the
+        reference's pooling of the padded window)."""
+        valid = features.get(audio.VALID_FRAMES_KEY)
+        tokens = features.get(self.module_output_name)
+        if valid is None or not torch.is_tensor(tokens) or tokens.dim() != 3 or not features.get(audio.POOL_KEY):
+            return
+        features["attention_mask"] = audio.frame_mask(valid.to(tokens.device), tokens.shape[1])
 
     # -- saving / loading -----------------------------------------------------------------------------------
     def get_config_dict(self) -> dict[str, Any]:
@@ -235,9 +289,22 @@ def _accepted_kwargs(method: Any) -> set[str] | None:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):
         return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return None
-    return set(params)
+    named = {n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return named or None
+
+
+def _as_tokens(value: torch.Tensor) -> torch.Tensor:
+    if value.dim() == 4:  # conv feature maps (B, C, H, W) → tokens (B, H·W, C)
+        value = value.flatten(2).transpose(1, 2)
+    return value
+
+
+def _pad_rows(values: list[torch.Tensor]) -> torch.Tensor:
+    """(1, T_i, H) outputs → (B, max T, H), zero-padded at the end (the frame mask covers the padding)."""
+    if values[0].dim() != 3:
+        return torch.cat(values)
+    width = max(v.shape[1] for v in values)
+    return torch.cat([torch.nn.functional.pad(v, (0, 0, 0, width - v.shape[1])) for v in values])
 
 
 def _walk(output: Any, path: str | list[str]) -> torch.Tensor:

@@ -21,8 +21,8 @@ from omniembed.errors import RemoteCodeError
 _CLASSES: dict[str, str] = {
     "omniembed.modules.transformer:Transformer": "sentence_transformers.base.modules.transformer.Transformer",
     "omniembed.modules.pooling:Pooling": "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
-    "omniembed.modules.dense:Dense": "sentence_transformers.sentence_transformer.modules.dense.Dense",
-    "omniembed.modules.normalize:Normalize": "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
+    "omniembed.modules.dense:Dense": "sentence_transformers.base.modules.dense.Dense",
+    "omniembed.modules.normalize:Normalize": "sentence_transformers.base.modules.normalize.Normalize",
     "omniembed.modules.router:Router": "sentence_transformers.base.modules.router.Router",
     "omniembed.modules.logit_score:LogitScore": "sentence_transformers.cross_encoder.modules.logit_score.LogitScore",
     # omniembed-only modules (no reference counterpart): their own path, and still loadable without remote code

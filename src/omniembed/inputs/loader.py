@@ -1,0 +1,181 @@
+"""load_item(): one detected input item → its decoded form (the table in docs/architecture.md).
+
+The batch loop detects each item's modality (:mod:`omniembed.inputs.detect`), then calls :func:`load_item`
+with the model's needs (``image_size`` for JPEG draft decoding, ``sampling_rate`` for audio,
+``video_sampling``) and the caller's :class:`MediaOptions`. Text passes through; media go to
+:func:`~omniembed.inputs.load_image` / ``load_audio`` / ``load_video``; a multimodal dict decodes each value
+(lists of values one by one); chat messages have their media content parts decoded.
+
+:func:`try_load` is the non-raising twin for ``on_error="skip"``: per-item problems (every
+:class:`~omniembed.errors.InputError`) come back in :class:`LoadResult`; anything else (a missing dependency,
+a bug) still raises.
+
+Example:
+    >>> import numpy as np
+    >>> from omniembed.inputs.loader import load_item, try_load
+    >>> load_item({"text": "a cat", "image": np.zeros((2, 2, 3), np.uint8)}, ("image", "text"))["image"].mode
+    'RGB'
+    >>> result = try_load(b"not an image at all", "image")
+    >>> result.ok, type(result.error).__name__
+    (False, 'MediaDecodeError')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omniembed.errors import ConfigError, InputError, UnsupportedInputError
+from omniembed.inputs.audio import load_audio
+from omniembed.inputs.image import load_image
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.video import VideoSampling, load_video
+
+__all__ = ["MediaOptions", "LoadResult", "load_item", "try_load"]
+
+_MEDIA = ("image", "audio", "video")
+
+
+@dataclass(frozen=True)
+class MediaOptions:
+    """How media items are obtained and decoded.
+
+    ``limits``: :class:`~omniembed.inputs.MediaLimits`. ``fetch``: the
+    :class:`~omniembed.inputs.FetchPolicy` for URLs (None: the default policy; ``FetchPolicy(enabled=False)``
+    refuses every URL). ``image_background``: colour for transparent pixels (None drops alpha like the
+    reference). ``exif_transpose``: honour EXIF orientation. ``draft``: reduced-scale JPEG decoding when the
+    model's image size is known. ``video``: the default :class:`~omniembed.inputs.VideoSampling`.
+    ``video_audio``: also decode the audio track of videos.
+    """
+
+    limits: MediaLimits = DEFAULT_LIMITS
+    fetch: Any = None
+    image_background: tuple[int, int, int] | None = (255, 255, 255)
+    exif_transpose: bool = True
+    draft: bool = True
+    video: VideoSampling = field(default_factory=VideoSampling)
+    video_audio: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.limits, MediaLimits):
+            raise ConfigError(f"MediaOptions.limits must be a MediaLimits, got {type(self.limits).__name__}")
+        if not isinstance(self.video, VideoSampling):
+            raise ConfigError(f"MediaOptions.video must be a VideoSampling, got {type(self.video).__name__}")
+
+
+DEFAULT_OPTIONS = MediaOptions()
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The outcome of :func:`try_load`: the decoded ``value``, or the per-item ``error``."""
+
+    value: Any = None
+    error: InputError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def load_item(
+    item: Any,
+    modality: str | tuple[str, ...],
+    *,
+    options: MediaOptions | None = None,
+    image_size: int | tuple[int, int] | None = None,
+    sampling_rate: int | None = None,
+    video_sampling: VideoSampling | None = None,
+) -> Any:
+    """Decode one item of the given (already detected) ``modality``; raises an InputError subclass when the
+    item is unusable."""
+    ctx = _Context(options or DEFAULT_OPTIONS, image_size, sampling_rate, video_sampling)
+    if isinstance(modality, tuple):
+        if not isinstance(item, dict):
+            raise UnsupportedInputError(
+                f"a {'+'.join(modality)} input must be a dict keyed by modality, got {type(item).__name__}",
+                item=item)
+        return {key: ctx.value(value, key) for key, value in item.items()}
+    if modality == "message":
+        return ctx.messages(item)
+    if modality == "text":
+        return item
+    if modality in _MEDIA:
+        if isinstance(item, dict) and len(item) == 1 and modality in item:  # {"image": x} routes like x
+            item = item[modality]
+        return ctx.one(item, modality)
+    raise UnsupportedInputError(f"unknown modality {modality!r}: expected text, image, audio, video or message",
+                                item=item)
+
+
+def try_load(item: Any, modality: str | tuple[str, ...], **kwargs: Any) -> LoadResult:
+    """:func:`load_item` that returns per-item failures instead of raising them."""
+    try:
+        return LoadResult(load_item(item, modality, **kwargs))
+    except InputError as exc:
+        return LoadResult(None, exc)
+
+
+@dataclass(frozen=True)
+class _Context:
+    options: MediaOptions
+    image_size: Any
+    sampling_rate: int | None
+    video_sampling: VideoSampling | None
+
+    def one(self, item: Any, modality: str) -> Any:
+        o = self.options
+        if modality == "image":
+            return load_image(item, limits=o.limits, fetch=o.fetch, target_size=self.image_size if o.draft else None,
+                              background=o.image_background, exif_transpose=o.exif_transpose)
+        if modality == "audio":
+            return load_audio(item, sampling_rate=self.sampling_rate, limits=o.limits, fetch=o.fetch)
+        return load_video(item, sampling=self.video_sampling or o.video, limits=o.limits, fetch=o.fetch,
+                          with_audio=o.video_audio, audio_sampling_rate=self.sampling_rate or 16000)
+
+    def value(self, value: Any, key: str) -> Any:
+        if key == "text" or key not in _MEDIA:
+            return value
+        if isinstance(value, (list, tuple)) and not (key == "video" and _is_frame_list(value)):
+            return [self.one(v, key) for v in value]
+        return self.one(value, key)
+
+    def messages(self, item: Any) -> Any:
+        if isinstance(item, dict):
+            return self._message(item)
+        if isinstance(item, (list, tuple)):
+            return [self._message(m) for m in item]
+        raise UnsupportedInputError(f"a chat input must be a message dict or a list of them, got "
+                                    f"{type(item).__name__}", item=item)
+
+    def _message(self, message: Any) -> Any:
+        if not isinstance(message, dict) or not isinstance(message.get("content"), (list, tuple)):
+            return message  # plain-text content (or not a message at all: the template will say so)
+        return {**message, "content": [self._part(part) for part in message["content"]]}
+
+    def _part(self, part: Any) -> Any:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind not in _MEDIA:
+            return part
+        # transformers' chat templates take the media under its type, "url", "path" or "base64".
+        for key in (kind, "url", "path", "base64"):
+            if part.get(key) is not None:
+                ref = part[key]
+                if key == "base64" and isinstance(ref, str) and not ref.startswith("data:"):
+                    ref = f"data:{kind}/*;base64,{ref}"
+                decoded = self.one(ref, kind)
+                rest = {k: v for k, v in part.items() if k not in (kind, "url", "path", "base64")}
+                return {**rest, kind: decoded}
+        raise UnsupportedInputError(f"a {kind!r} message part needs a {kind!r}, 'url', 'path' or 'base64' key, got "
+                                    f"{sorted(map(str, part))}", item=part)
+
+
+def _is_frame_list(value: Any) -> bool:
+    """A list that is one video's frames (PIL images or ≤3-D arrays) rather than a list of videos."""
+    if not value:
+        return False
+    first = value[0]
+    if type(first).__module__.startswith("PIL"):
+        return True
+    ndim = getattr(first, "ndim", None)
+    return ndim is not None and ndim <= 3
