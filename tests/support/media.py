@@ -217,10 +217,11 @@ def encode_video(
         stream = out.add_stream(codec, rate=fps)
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p"
+        stream.codec_context.bit_rate = 2_000_000  # flat grey halves must survive: see index_frame
         if gop:
             stream.codec_context.gop_size = gop
         if codec == "libx264":
-            stream.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
+            stream.codec_context.options = {"preset": "veryfast", "crf": "12"}
         astream = None
         if audio is not None:
             samples, rate = audio
