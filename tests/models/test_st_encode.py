@@ -46,6 +46,29 @@ def test_singular_and_batch_shapes(bert, inputs, shape):
     assert bert.encode(inputs).shape == shape
 
 
+def test_explicit_text_dict_equals_plain_text(bert):
+    np.testing.assert_array_equal(bert.encode({"text": "a photo of a cat"}), bert.encode("a photo of a cat"))
+
+
+def test_on_error_skip_keeps_rows_aligned(bert):
+    emb, failures = bert.encode(["a cat", 42, "a dog", None], on_error="skip", return_failures=True)
+    assert emb.shape == (4, 32)
+    assert np.isnan(emb[[1, 3]]).all() and not np.isnan(emb[[0, 2]]).any()
+    np.testing.assert_allclose(emb[[0, 2]], bert.encode(["a cat", "a dog"]), atol=1e-6)
+    assert [(f.index, type(f.error).__name__) for f in failures] == [(1, "UnsupportedInputError"),
+                                                                      (3, "UnsupportedInputError")]
+    with pytest.raises(ValueError, match=r"^Item 1 \(42\): Unsupported input type: int"):
+        bert.encode(["a cat", 42])
+
+
+def test_explicit_media_on_text_model_is_an_error_but_paths_stay_text(bert):
+    from omniembed.errors import UnsupportedModalityError
+
+    with pytest.raises(UnsupportedModalityError, match=r"Item 1 .*Modality 'image' is not supported"):
+        bert.encode(["a cat", {"image": "cat.jpg"}])
+    np.testing.assert_array_equal(bert.encode("cat.jpg"), bert.encode({"text": "cat.jpg"}))
+
+
 def test_return_types(bert):
     assert isinstance(bert.encode(TEXTS, convert_to_tensor=True), torch.Tensor)
     as_list = bert.encode(TEXTS, convert_to_numpy=False)

@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "skimage_path", "skimage_image", "encode_image", "mode_image", "exif_jpeg", "png_header_bomb",
-    "sine", "noise", "encode_audio", "AUDIO_FORMATS", "encode_video", "index_frame", "read_index",
+    "sine", "noise", "encode_audio", "pcm_wav", "AUDIO_FORMATS", "encode_video", "index_frame", "read_index",
     "write_malformed_corpus",
 ]
 
@@ -177,6 +177,16 @@ def encode_audio(x: np.ndarray, rate: int, kind: str = "wav") -> bytes:
     return buf.getvalue()
 
 
+def pcm_wav(samples: np.ndarray, rate: int) -> bytes:
+    """A plain PCM WAV written by hand from int16 ``(channels, samples)``: any channel count, even 58 (beyond
+    what encoders produce, and what once crashed PyAV's planar-frame reader)."""
+    channels = samples.shape[0]
+    body = np.ascontiguousarray(samples.T.astype("<i2")).tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
 # ------------------------------------------------------------------------------------------------- video
 
 
@@ -218,10 +228,15 @@ def encode_video(
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = "yuv420p"
         stream.codec_context.bit_rate = 2_000_000  # flat grey halves must survive: see index_frame
+        options = {}
         if gop:
             stream.codec_context.gop_size = gop
+            # Every index_frame differs from the last, which scene-cut detection would turn into keyframes:
+            # switch it off so the GOP really is `gop` frames long (the seek tests depend on it).
+            options["sc_threshold"] = "0" if codec == "libx264" else "1000000000"
         if codec == "libx264":
-            stream.codec_context.options = {"preset": "veryfast", "crf": "12"}
+            options.update(preset="veryfast", crf="12")
+        stream.codec_context.options = options
         astream = None
         if audio is not None:
             samples, rate = audio

@@ -121,6 +121,12 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> An
         try:
             processor = getattr(transformers, name).from_pretrained(path, **hub_kwargs, **processor_kwargs)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            if "trust_remote_code" in str(exc):
+                # Falling back to the tokenizer would silently drop the processor's other modalities.
+                raise RemoteCodeError(
+                    f"The processor of {path!r} is defined in the repository's own Python code; loading it runs "
+                    "that code. Pass trust_remote_code=True if you trust the repository."
+                ) from exc
             errors.append(f"{name}: {exc}")
             continue
         if processor is not None and not isinstance(processor, bool):

@@ -216,9 +216,12 @@ def av_guarded(step, item: Any) -> Any:
         return step()
     except OmniEmbedError:
         raise
-    except MemoryError:
-        raise
     except Exception as exc:
+        av_error = getattr(_av().error, "FFmpegError", ())
+        if isinstance(exc, MemoryError) and not isinstance(exc, av_error):
+            raise  # a real out-of-memory in this process, not a per-item problem
+        # FFmpeg's ENOMEM (av.error.MemoryError, also a MemoryError) means a corrupt header asked for an
+        # absurd allocation and FFmpeg refused: that is this item's fault.
         reason = str(exc) or type(exc).__name__
         raise MediaDecodeError(f"cannot decode the media: {type(exc).__name__}: {reason}", item=item) from None
 
@@ -291,15 +294,16 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
     if not out_rate:
         raise MediaDecodeError("the audio stream declares no sampling rate", item=item)
     # Keep the source's channel layout here and average channels with numpy afterwards: swresample's own
-    # downmix weighs stereo by 1/sqrt(2), which would make files and their arrays disagree.
-    resampler = av.AudioResampler(format="fltp", rate=out_rate)
+    # downmix weighs stereo by 1/sqrt(2), which would make files and their arrays disagree. Packed "flt"
+    # rather than planar: PyAV reads planes past the 8th from the wrong pointers (a corrupt WAV header that
+    # claims 58 channels segfaults in to_ndarray()), while one interleaved plane is always safe.
+    resampler = av.AudioResampler(format="flt", rate=out_rate)
     cap = (limits.max_audio_seconds + _SLACK_SECONDS) * out_rate
-    chunks, total = [], 0
+    chunks: list[np.ndarray] = []
+    total = 0
     for frame in container.decode(stream):
         for out in resampler.resample(frame):
-            block = out.to_ndarray()
-            chunks.append(block.mean(axis=0, dtype=np.float32) if mono else block)
-            total += block.shape[-1]
+            total += _collect(out, chunks, mono)
         if total > cap:
             raise MediaTooLargeError(
                 f"audio runs past MediaLimits.max_audio_seconds={limits.max_audio_seconds:g} while decoding "
@@ -307,8 +311,7 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
                 item=item,
             )
     for out in resampler.resample(None):
-        block = out.to_ndarray()
-        chunks.append(block.mean(axis=0, dtype=np.float32) if mono else block)
+        _collect(out, chunks, mono)
     if not chunks:
         raise MediaDecodeError("no audio samples could be decoded (empty or corrupt stream)", item=item)
     if mono:
@@ -316,3 +319,11 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
     if len({c.shape[0] for c in chunks}) != 1:
         raise MediaDecodeError("the channel count changes inside the stream; load it with mono=True", item=item)
     return AudioClip(np.concatenate(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
+
+
+def _collect(frame: Any, chunks: list[np.ndarray], mono: bool) -> int:
+    """Append one packed float frame as mono samples or (channels, samples); returns the sample count."""
+    channels = max(1, len(frame.layout.channels))
+    block = frame.to_ndarray().reshape(-1, channels)  # (samples, channels), interleaved
+    chunks.append(block.mean(axis=1, dtype=np.float32) if mono else np.ascontiguousarray(block.T))
+    return block.shape[0]

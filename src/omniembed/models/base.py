@@ -97,7 +97,8 @@ class ModelBase(nn.Sequential):
     def _load_folder(self, path: str) -> tuple[dict[str, Any], list[nn.Module]]:
         saved = disk.read_model_config(path)
         entries = disk.read_modules_json(path)
-        saved_type = saved.get("model_type", self.model_type if entries else None)
+        # The reference's rule: a modules.json save without "model_type" predates it, so it is a SentenceTransformer.
+        saved_type = saved.get("model_type", "SentenceTransformer" if entries else None)
         kwargs = {k: v for k, v in self._load_kwargs.items()}
         if entries is not None and saved_type == self.model_type:
             return saved, disk.load_modules(path, entries, **kwargs)

@@ -73,6 +73,8 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
                 raise
             failures.append(ItemFailure(index, exc))
             continue
+        if modality == "text" and isinstance(item, dict):
+            item = item["text"]  # {"text": x} is x, spelled explicitly
         jobs.append(Job(index, item, modality, input_length(item)))
     return jobs, failures
 

@@ -24,13 +24,16 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from omniembed.errors import ConfigError, UnsupportedInputError, UnsupportedModalityError
+from omniembed.errors import ConfigError, InputError, UnsupportedInputError, UnsupportedModalityError
 from omniembed.inputs import detect
 
 OWNER = "CrossEncoder model"
@@ -116,23 +119,50 @@ def pair_length(pair: Pair) -> int:
 
 
 def make_loader(model: Any, media: Any) -> Callable[[Any], Pair]:
-    """The per-job loader (runs in the prefetch threads): decodes every media side with ``inputs.load_item``."""
+    """The per-job loader (runs in the prefetch threads): decodes every media side with ``inputs.load_item``.
+
+    A side object that appears in several pairs (``rank(image, documents)`` repeats the query in every pair) is
+    decoded once per call and shared: no repeated downloads, and a lazily-opened PIL image is never read by two
+    threads at once."""
     first = model[0]
     hints = first.media_hints() if hasattr(first, "media_hints") else {}
+    shared: dict[tuple[int, Any], Future] = {}
+    lock = threading.Lock()
 
-    def load(job: Any) -> Pair:
+    def decode(side: Any, modality: Any) -> Any:
         from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
 
+        if isinstance(side, dict) and isinstance(modality, str) and set(side) == {modality}:
+            # {"image": x} and {"image": [x, y]}: decode as a one-key combined input (lists allowed)
+            return load_item(side, (modality,), options=media, **hints)
+        return load_item(side, modality, options=media, **hints)
+
+    def decode_once(side: Any, modality: Any) -> Any:
+        key = (id(side), detect.format_modality(modality))  # the caller's list keeps `side` alive meanwhile
+        with lock:
+            future, owner = shared.get(key), False
+            if future is None:
+                future, owner = Future(), True
+                shared[key] = future
+        if owner:
+            try:
+                future.set_result(decode(side, modality))
+            except BaseException as exc:
+                future.set_exception(exc)
+                raise
+            return future.result()
+        try:
+            return future.result()
+        except InputError as exc:  # each pair reports its own index: never mutate the shared error
+            fresh = copy.copy(exc)
+            fresh.index = None
+            fresh.args = (fresh.reason,)
+            raise fresh from None
+
+    def load(job: Any) -> Pair:
         pair: Pair = job.item
-        decoded = []
-        for side, modality in zip(pair.sides, pair.modalities):
-            if modality == "text":
-                decoded.append(side)
-            elif isinstance(side, dict) and isinstance(modality, str) and set(side) == {modality}:
-                # {"image": x} and {"image": [x, y]}: decode as a one-key combined input (lists allowed)
-                decoded.append(load_item(side, (modality,), options=media, **hints))
-            else:
-                decoded.append(load_item(side, modality, options=media, **hints))
+        decoded = [side if modality == "text" else decode_once(side, modality)
+                   for side, modality in zip(pair.sides, pair.modalities)]
         return Pair(tuple(decoded), pair.modalities)
 
     return load

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 from typing import Any, ClassVar
@@ -29,7 +30,7 @@ from omniembed.backbones.modalities import (
     parse_modality_key,
 )
 from omniembed.errors import ConfigError, UnsupportedModalityError
-from omniembed.modules.base import Module, read_json, write_json
+from omniembed.modules.base import Module, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +267,10 @@ class Transformer(Module):
         os.makedirs(output_path, exist_ok=True)
         self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
         self.processor.save_pretrained(output_path)
-        write_json(os.path.join(output_path, CONFIG_NAME), self.get_config_dict())
+        # Not key-sorted: the order of modality_config is the order of `modalities` (['text', 'image', 'message'])
+        with open(os.path.join(output_path, CONFIG_NAME), "w", encoding="utf-8") as handle:
+            json.dump(self.get_config_dict(), handle, indent=2)
+            handle.write("\n")
 
     @classmethod
     def load(cls, path: str, **kwargs: Any) -> Transformer:
