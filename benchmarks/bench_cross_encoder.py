@@ -3,7 +3,8 @@
 The model is all-MiniLM-L6-v2's encoder (6 layers, 384-d, 22.7 M parameters) with a fresh one-label
 classification head (seeded, so both sides score the same weights): the size of cross-encoder/ms-marco-MiniLM-L6-v2,
 whose real weights are not available offline. 1,000 (query, passage) pairs of mixed length, batch size 32, after
-one warm-up call; each side runs in its own interpreter and the scores are compared afterwards.
+one warm-up call; each side runs in its own interpreter, alternating over ``--rounds`` rounds (best kept, as the
+CPU is shared), and the scores are compared afterwards.
 
     python benchmarks/bench_cross_encoder.py             # both sides, prints a table
     python benchmarks/bench_cross_encoder.py --side omniembed --out x.npy --model DIR   # one side (internal)
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("-n", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side (best one is kept)")
     args = parser.parse_args()
     if args.side:
         return run_one(args.side, args.out, args.model, args.n, args.repeats)
@@ -88,17 +90,26 @@ def main() -> None:
     model_dir = build_model()
     script = Path(__file__).resolve()
     common = ["--model", model_dir, "-n", str(args.n), "--repeats", str(args.repeats)]
-    ours = run_side(sys.executable, script, ["--side", "omniembed", "--out", str(CACHE / "ce_omni.npy"), *common])
-    rows = [("omniembed", f"{ours['per_second']:.1f}", f"{ours['seconds']:.2f}", "1.00x")]
     ref_python = reference_python()
+    sides = [("omniembed", sys.executable)] + ([("reference", ref_python)] if ref_python else [])
+    best: dict[str, dict] = {}
+    # The CPU is usually shared: alternate the sides over several rounds and keep each side's best round, so a
+    # burst of someone else's load does not land on one side only.
+    for round_index in range(args.rounds):
+        for side, python in sides if round_index % 2 == 0 else sides[::-1]:
+            result = run_side(python, script, ["--side", side, "--out", str(CACHE / f"ce_{side}.npy"), *common])
+            if side not in best or result["per_second"] > best[side]["per_second"]:
+                best[side] = result
+    ours = best["omniembed"]
+    rows = [("omniembed", f"{ours['per_second']:.1f}", f"{ours['seconds']:.2f}", "1.00x")]
     if ref_python is None:
         print("Reference virtualenv not found (make bench-ref or $OMNIEMBED_REF_PYTHON); showing omniembed only.")
     else:
-        ref = run_side(ref_python, script, ["--side", "reference", "--out", str(CACHE / "ce_ref.npy"), *common])
+        ref = best["reference"]
         ratio = ours["per_second"] / ref["per_second"]
         rows = [("sentence-transformers", f"{ref['per_second']:.1f}", f"{ref['seconds']:.2f}", "1.00x"),
                 ("omniembed", f"{ours['per_second']:.1f}", f"{ours['seconds']:.2f}", f"{ratio:.2f}x")]
-        a, b = np.load(CACHE / "ce_omni.npy"), np.load(CACHE / "ce_ref.npy")
+        a, b = np.load(CACHE / "ce_omniembed.npy"), np.load(CACHE / "ce_reference.npy")
         print(f"scores (sigmoid): max |diff| = {np.abs(a[0] - b[0]).max():.2e}; "
               f"logits: max |diff| = {np.abs(a[1] - b[1]).max():.2e} (logit range {b[1].min():.3f}..{b[1].max():.3f})")
     print_table(f"Cross-encoder scoring, MiniLM-L6 + 1-label head, {args.n} pairs, batch 32, CPU threads="

@@ -25,22 +25,29 @@ def astronaut():
 @pytest.fixture(scope="session")
 def ramp_video(media_dir) -> str:
     """40 frames at 10 fps, H.264 with B-frames; frame i shows :func:`media.index_frame` (i)."""
-    return media.encode_video((media.index_frame(i) for i in range(40)), fps=10, codec="libx264",
-                              path=str(media_dir / "ramp.mp4"))
+    return media.encode_video(
+        (media.index_frame(i) for i in range(40)), fps=10, codec="libx264", path=str(media_dir / "ramp.mp4")
+    )
 
 
 @pytest.fixture(scope="session")
 def long_video(media_dir) -> str:
     """10 minutes at 5 fps (3000 frames of 64×64), MPEG-4 part 2 with a keyframe every 2 s (~170 kB)."""
-    return media.encode_video((media.index_frame(i) for i in range(3000)), fps=5, codec="mpeg4", gop=10,
-                              path=str(media_dir / "long.mp4"))
+    return media.encode_video(
+        (media.index_frame(i) for i in range(3000)), fps=5, codec="mpeg4", gop=10, path=str(media_dir / "long.mp4")
+    )
 
 
 @pytest.fixture(scope="session")
 def av_clip(media_dir) -> str:
     """3 s at 10 fps with a 440 Hz mono AAC track at 44.1 kHz."""
-    return media.encode_video((media.index_frame(i) for i in range(30)), fps=10, codec="libx264",
-                              audio=(media.sine(440, 3.0, 44100), 44100), path=str(media_dir / "av.mp4"))
+    return media.encode_video(
+        (media.index_frame(i) for i in range(30)),
+        fps=10,
+        codec="libx264",
+        audio=(media.sine(440, 3.0, 44100), 44100),
+        path=str(media_dir / "av.mp4"),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from support import media
 from omniembed.errors import MediaDecodeError, MediaTooLargeError, UnsupportedInputError
 from omniembed.inputs import MediaLimits, load_image
 
-RED_L = Image.new("RGB", (1, 1), (200, 40, 10)).convert("L").getpixel((0, 0))    # 84
-BLUE_L = Image.new("RGB", (1, 1), (0, 0, 255)).convert("L").getpixel((0, 0))     # 29
+RED_L = Image.new("RGB", (1, 1), (200, 40, 10)).convert("L").getpixel((0, 0))  # 84
+BLUE_L = Image.new("RGB", (1, 1), (0, 0, 255)).convert("L").getpixel((0, 0))  # 29
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +113,7 @@ def test_high_depth_modes_are_scaled_not_clipped(mode):
 
 
 def test_sixteen_bit_png_round_trip(media_dir):
-    values = (np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000)
+    values = np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000
     path = media_dir / "grey16.png"
     Image.fromarray(values).save(path)
     out = np.asarray(load_image(str(path)))[..., 0]
@@ -248,8 +248,14 @@ def big_jpeg(astronaut) -> bytes:
 
 @pytest.mark.parametrize(
     "target,size",
-    [(224, (750, 500)), ((224, 224), (750, 500)), (100, (375, 250)), (400, (1500, 1000)), (1000, (3000, 2000)),
-     (None, (3000, 2000))],
+    [
+        (224, (750, 500)),
+        ((224, 224), (750, 500)),
+        (100, (375, 250)),
+        (400, (1500, 1000)),
+        (1000, (3000, 2000)),
+        (None, (3000, 2000)),
+    ],
 )
 def test_draft_decodes_at_a_reduced_scale_keeping_twice_the_target(big_jpeg, target, size):
     img = load_image(big_jpeg, target_size=target)

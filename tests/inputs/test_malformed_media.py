@@ -22,10 +22,25 @@ LOADERS = {
     "video": lambda ref: load_video(ref, sampling=VideoSampling(num_frames=4)),
 }
 CORPUS = [
-    "truncated.jpg", "truncated.png", "truncated.wav_header", "truncated.mp4", "empty.jpg", "empty.wav",
-    "empty.mp4", "random.jpg", "random.wav", "random.mp4", "jpeg_magic_then_garbage.jpg", "riff_garbage.wav",
-    "ftyp_garbage.mp4", "png_bomb_100k.png", "png_bomb_with_idat.png", "text_as.jpg", "eps_as.jpg",
-    "ffconcat_as.mp4", "hls_as.mp4",
+    "truncated.jpg",
+    "truncated.png",
+    "truncated.wav_header",
+    "truncated.mp4",
+    "empty.jpg",
+    "empty.wav",
+    "empty.mp4",
+    "random.jpg",
+    "random.wav",
+    "random.mp4",
+    "jpeg_magic_then_garbage.jpg",
+    "riff_garbage.wav",
+    "ftyp_garbage.mp4",
+    "png_bomb_100k.png",
+    "png_bomb_with_idat.png",
+    "text_as.jpg",
+    "eps_as.jpg",
+    "ffconcat_as.mp4",
+    "hls_as.mp4",
 ]
 _BOMBS = {"png_bomb_100k.png", "png_bomb_with_idat.png"}
 
@@ -85,8 +100,7 @@ def _valid_samples() -> dict[str, bytes]:
         "ogg": media.encode_audio(media.sine(440, 0.3, 16000, channels=2), 16000, "vorbis"),
         "m4a": media.encode_audio(media.sine(440, 0.3, 16000), 16000, "aac"),
         "wav58": media.pcm_wav(np.zeros((58, 64), np.int16), 8000),
-        "webm": media.encode_video((media.index_frame(i, 32) for i in range(8)), fps=8, codec="libvpx-vp9",
-                                   fmt="webm"),
+        "webm": media.encode_video((media.index_frame(i, 32) for i in range(8)), fps=8, codec="libvpx-vp9", fmt="webm"),
         "mp4": media.encode_video((media.index_frame(i, 32) for i in range(8)), fps=8, codec="mpeg4"),
         "h264": media.encode_video((media.index_frame(i, 32) for i in range(8)), fps=8, codec="libx264"),
     }
@@ -135,7 +149,7 @@ def mutated(draw) -> bytes:
         original = original[: draw(st.integers(0, size - 1))]
     elif how == "cut":
         start = draw(st.integers(0, size - 1))
-        del original[start: start + draw(st.integers(1, 256))]
+        del original[start : start + draw(st.integers(1, 256))]
     else:
         start = draw(st.integers(0, size - 1))
         original[start:start] = draw(st.binary(min_size=1, max_size=64))
@@ -152,9 +166,21 @@ def test_mutated_valid_files_raise_only_typed_errors(kind, data):
 
 def test_valid_samples_decode():
     # The mutation tests start from files that really decode, so a typed error there is the mutation's doing.
-    kinds = {"jpeg": "image", "png": "image", "gif": "image", "webp": "image", "wav": "audio", "flac": "audio",
-             "mp3": "audio", "ogg": "audio", "m4a": "audio", "wav58": "audio", "mp4": "video", "h264": "video",
-             "webm": "video"}
+    kinds = {
+        "jpeg": "image",
+        "png": "image",
+        "gif": "image",
+        "webp": "image",
+        "wav": "audio",
+        "flac": "audio",
+        "mp3": "audio",
+        "ogg": "audio",
+        "m4a": "audio",
+        "wav58": "audio",
+        "mp4": "video",
+        "h264": "video",
+        "webm": "video",
+    }
     for name, data in VALID.items():
         out = LOADERS[kinds[name]](io.BytesIO(data))
         assert out is not None and not isinstance(out, Exception), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +59,9 @@ def test_in_memory_sources(payload_file):
         "BytesIO": io.BytesIO(PAYLOAD),
         "open file": open(payload_file, "rb"),  # noqa: SIM115 - closed below
         "data URI base64": f"data:image/png;base64,{b64}",
-        "data URI base64 with whitespace and no padding": "data:image/png;base64," + b64.rstrip("=")[:8] + "\n "
+        "data URI base64 with whitespace and no padding": "data:image/png;base64,"
+        + b64.rstrip("=")[:8]
+        + "\n "
         + b64.rstrip("=")[8:],
         "data URI url-safe base64": "data:image/png;base64," + base64.urlsafe_b64encode(PAYLOAD).decode(),
         "data URI percent-encoded": "data:image/png," + "".join(f"%{b:02X}" for b in PAYLOAD),
@@ -124,7 +127,7 @@ def test_byte_limit_applies_to_every_source_before_reading(payload_file):
     assert read_source(PAYLOAD, limits=MediaLimits(max_bytes=len(PAYLOAD))).data == PAYLOAD
 
 
-def test_http_urls_go_through_the_fetch_policy(media_dir, http_media):
+def test_http_urls_go_through_the_url_policy(media_dir, http_media):
     base, policy = http_media
     (media_dir / "clip.bin").write_bytes(PAYLOAD)
     src = read_source(f"{base}/clip.bin", fetch=policy)
@@ -163,8 +166,9 @@ def test_load_item_dispatches_by_modality(astronaut, av_clip):
 
 def test_multimodal_dicts_and_lists(astronaut):
     frames = [np.zeros((4, 4, 3), np.uint8)] * 3
-    out = load_item({"text": "hi", "image": [astronaut, np.asarray(astronaut)], "video": frames},
-                    ("image", "text", "video"))
+    out = load_item(
+        {"text": "hi", "image": [astronaut, np.asarray(astronaut)], "video": frames}, ("image", "text", "video")
+    )
     assert out["text"] == "hi"
     assert [img.size for img in out["image"]] == [(512, 512), (512, 512)]
     assert isinstance(out["video"], VideoClip) and out["video"].frames.shape[0] == 3  # a frame list is ONE video
@@ -174,12 +178,15 @@ def test_chat_messages_have_their_media_decoded(astronaut):
     png = media.encode_image(astronaut, "PNG")
     messages = [
         {"role": "system", "content": "be brief"},
-        {"role": "user", "content": [
-            {"type": "text", "text": "what is this?"},
-            {"type": "image", "image": astronaut},
-            {"type": "image", "base64": base64.b64encode(png).decode()},
-            {"type": "audio", "audio": {"array": np.zeros(100, np.float32), "sampling_rate": 100}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is this?"},
+                {"type": "image", "image": astronaut},
+                {"type": "image", "base64": base64.b64encode(png).decode()},
+                {"type": "audio", "audio": {"array": np.zeros(100, np.float32), "sampling_rate": 100}},
+            ],
+        },
     ]
     out = load_item(messages, "message", sampling_rate=200)
     assert out[0] == messages[0]
@@ -217,3 +224,15 @@ def test_try_load_returns_per_item_errors_and_reraises_the_rest(monkeypatch):
     monkeypatch.setattr("omniembed.inputs.loader.load_audio", broken)
     with pytest.raises(MissingDependencyError):
         try_load(np.zeros(10), "audio")
+
+
+def test_missing_optional_dependencies_are_named(monkeypatch):
+    wav = media.encode_audio(media.sine(440, 0.1, 8000), 8000, "wav")
+    monkeypatch.setitem(sys.modules, "av", None)  # import av → ImportError
+    for call in (lambda: load_item(wav, "audio"), lambda: load_item(wav, "video")):
+        with pytest.raises(MissingDependencyError, match="PyAV"):
+            call()
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    with pytest.raises(MissingDependencyError, match="Pillow"):
+        load_item(b"\x89PNG\r\n\x1a\n", "image")
+    assert try_load("still text", "text").ok

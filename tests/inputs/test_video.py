@@ -56,11 +56,11 @@ def test_num_frames_above_the_frame_count_repeats_frames(ramp_video):
 @pytest.mark.parametrize(
     "sampling,indices",
     [
-        (VideoSampling(), [0, 5, 10, 15, 20, 25, 30, 35]),                 # 2 fps: 8 frames of a 4 s video
+        (VideoSampling(), [0, 5, 10, 15, 20, 25, 30, 35]),  # 2 fps: 8 frames of a 4 s video
         (VideoSampling(fps=5), list(range(0, 40, 2))),
-        (VideoSampling(fps=10, max_frames=6), [0, 6, 13, 20, 26, 33]),      # cap binds: spread uniformly
+        (VideoSampling(fps=10, max_frames=6), [0, 6, 13, 20, 26, 33]),  # cap binds: spread uniformly
         (VideoSampling(fps=None), list(range(40))),
-        (VideoSampling(fps=100), list(range(40))),                          # never more than every frame
+        (VideoSampling(fps=100), list(range(40))),  # never more than every frame
     ],
 )
 def test_fps_sampling_and_the_cap(ramp_video, sampling, indices):
@@ -87,11 +87,43 @@ def test_a_long_video_is_not_decoded_whole_for_a_few_frames(long_video, decode_c
 
 def test_seeking_with_b_frames_lands_on_the_right_frames(media_dir, decode_counter):
     # H.264 with B-frames (decode order differs from display order) and a keyframe every 2 s.
-    path = media.encode_video((media.index_frame(i) for i in range(300)), fps=5, codec="libx264", gop=10,
-                              path=str(media_dir / "h264_gop10.mp4"))
+    path = media.encode_video(
+        (media.index_frame(i) for i in range(300)),
+        fps=5,
+        codec="libx264",
+        gop=10,
+        path=str(media_dir / "h264_gop10.mp4"),
+    )
     clip = load_video(path, sampling=VideoSampling(num_frames=6))
     assert clip.frame_indices == [0, 50, 100, 150, 200, 250] and shown(clip) == clip.frame_indices
     assert decode_counter[0] < 6 * 20
+
+
+def test_an_overshooting_seek_falls_back_to_decoding_in_order(long_video, monkeypatch, decode_counter):
+    real_open = video_module.open_container
+
+    class Overshooting:  # a demuxer whose seeks land 20 s after the requested time
+        def __init__(self, container):
+            self._container = container
+
+        def __getattr__(self, name):
+            return getattr(self._container, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self._container.__exit__(*exc)
+
+        def seek(self, offset, **kwargs):
+            stream = kwargs.get("stream")
+            shift = int(20 / stream.time_base) if stream is not None and offset else 0
+            return self._container.seek(offset + shift, **kwargs)
+
+    monkeypatch.setattr(video_module, "open_container", lambda source: Overshooting(real_open(source)))
+    clip = load_video(long_video, sampling=VideoSampling(num_frames=4))
+    assert clip.frame_indices == [0, 750, 1500, 2250] and shown(clip) == clip.frame_indices
+    assert decode_counter[0] > 2000  # it really did decode in order
 
 
 def test_dense_sampling_of_a_long_video_is_correct(long_video, decode_counter):
@@ -110,7 +142,13 @@ def test_metadata_free_streams_are_measured_by_demuxing(ramp_video, monkeypatch,
 
 def test_reference_kinds_agree(ramp_video):
     data = Path(ramp_video).read_bytes()
-    refs = [ramp_video, Path(ramp_video), data, io.BytesIO(data), "data:video/mp4;base64," + base64.b64encode(data).decode()]
+    refs = [
+        ramp_video,
+        Path(ramp_video),
+        data,
+        io.BytesIO(data),
+        "data:video/mp4;base64," + base64.b64encode(data).decode(),
+    ]
     clips = [load_video(ref, sampling=VideoSampling(num_frames=4)) for ref in refs]
     assert all(np.array_equal(c.frames, clips[0].frames) for c in clips)
 
@@ -142,14 +180,14 @@ def _ramp(n: int = 10) -> np.ndarray:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda a: a,                                                   # (T, H, W, C)
-        lambda a: a.transpose(0, 3, 1, 2),                             # (T, C, H, W)
-        lambda a: a[None],                                             # (1, T, H, W, C)
-        lambda a: list(a),                                             # list of arrays
-        lambda a: [Image.fromarray(f) for f in a],                     # list of PIL images
-        lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2).copy()),    # torch (T, C, H, W)
-        lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2) / 255.0),   # torch float in [0, 1]
-        lambda a: a.astype(np.float32) / 255,                          # float array
+        lambda a: a,  # (T, H, W, C)
+        lambda a: a.transpose(0, 3, 1, 2),  # (T, C, H, W)
+        lambda a: a[None],  # (1, T, H, W, C)
+        lambda a: list(a),  # list of arrays
+        lambda a: [Image.fromarray(f) for f in a],  # list of PIL images
+        lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2).copy()),  # torch (T, C, H, W)
+        lambda a: torch.from_numpy(a.transpose(0, 3, 1, 2) / 255.0),  # torch float in [0, 1]
+        lambda a: a.astype(np.float32) / 255,  # float array
     ],
     ids=["THWC", "TCHW", "1THWC", "array list", "PIL list", "torch TCHW", "torch float", "float"],
 )
@@ -204,7 +242,7 @@ def test_unusable_in_memory_videos(value, message):
 
 
 def test_sampling_is_validated():
-    for bad in (dict(num_frames=0), dict(fps=-1.0), dict(max_frames=0), dict(num_frames=2.5)):
+    for bad in ({"num_frames": 0}, {"fps": -1.0}, {"max_frames": 0}, {"num_frames": 2.5}):
         with pytest.raises(ConfigError):
             VideoSampling(**bad)
 

@@ -27,9 +27,8 @@ def _quiet():
 
 
 def _builder(name: str):
-    from support import models
-
     import mm_builders
+    from support import models
 
     return getattr(models, f"build_{name}", None) or getattr(mm_builders, f"build_{name}")
 

@@ -51,8 +51,13 @@ def build_chinese_clip(folder: str | Path) -> Path:
 
 def build_siglip2(folder: str | Path) -> Path:
     """Tiny ``Siglip2Model`` (NaFlex: patches + ``pixel_attention_mask`` + ``spatial_shapes``) + ``Siglip2Processor``."""
-    from transformers import PreTrainedTokenizerFast, Siglip2Config, Siglip2ImageProcessorPil, Siglip2Model
-    from transformers import Siglip2Processor
+    from transformers import (
+        PreTrainedTokenizerFast,
+        Siglip2Config,
+        Siglip2ImageProcessorPil,
+        Siglip2Model,
+        Siglip2Processor,
+    )
 
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=siglip_bpe_tokenizer(), pad_token="<pad>", eos_token="</s>",
                                         unk_token="<unk>", model_max_length=16, model_input_names=["input_ids"])
@@ -63,3 +68,18 @@ def build_siglip2(folder: str | Path) -> Path:
     image_processor = Siglip2ImageProcessorPil(patch_size=8, max_num_patches=16)
     processor = Siglip2Processor(image_processor=image_processor, tokenizer=tokenizer)
     return save_model_folder(folder, lambda: Siglip2Model(config), processor)
+
+
+def build_git(folder: str | Path) -> Path:
+    """Tiny ``GitModel`` (CLIP vision tower + BERT-style text decoder) + ``GitProcessor``: text and (image, text)."""
+    from transformers import BertTokenizer, CLIPImageProcessorPil, GitConfig, GitModel, GitProcessor
+
+    tokenizer = BertTokenizer(vocab=wordpiece_tokenizer().get_vocab(), do_lower_case=True, model_max_length=32)
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    config = GitConfig(
+        vision_config={**TINY, "image_size": 32, "patch_size": 8}, vocab_size=len(tokenizer), max_position_embeddings=64,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id, pad_token_id=tokenizer.pad_token_id,
+        **TINY,
+    )
+    processor = GitProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    return save_model_folder(folder, lambda: GitModel(config), processor)

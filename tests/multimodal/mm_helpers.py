@@ -52,3 +52,10 @@ def hf(folder: str):
 def masked_mean(hidden: torch.Tensor, lengths) -> np.ndarray:
     """Mean over the first ``lengths[i]`` positions of each row."""
     return np.stack([hidden[i, : int(n)].mean(0).numpy() for i, n in enumerate(lengths)])
+
+
+def load_json(path) -> object:
+    import json
+    from pathlib import Path
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))

@@ -3,14 +3,13 @@ checked against direct transformers computations, plus the switch that restores 
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pytest
 import torch
+from mm_helpers import assert_same_direction, cosines, hf, load_json, masked_mean, tone, white_noise
 
-from mm_helpers import assert_same_direction, cosines, hf, masked_mean, tone, white_noise
 from omniembed import SentenceTransformer
 from omniembed.inputs import load_item
 
@@ -120,7 +119,7 @@ def test_mm_pool_valid_frames_saved_on_the_transformer(whisper_encoder_dir, tmp_
     transformer = Transformer(whisper_encoder_dir, processing_kwargs=PADDED)
     model = SentenceTransformer(modules=[transformer, Pooling(384)], device="cpu")
     model.save(str(tmp_path / "padded"))
-    saved = json.load(open(os.path.join(tmp_path, "padded", "sentence_bert_config.json")))
+    saved = load_json(os.path.join(tmp_path, "padded", "sentence_bert_config.json"))
     assert saved["processing_kwargs"] == PADDED
     assert saved["modality_config"]["audio+text"]["method"] == "forward"
     reloaded = SentenceTransformer(str(tmp_path / "padded"), device="cpu")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from mm_helpers import assert_same_direction, hf
+
 from omniembed import SentenceTransformer
 
 TEXTS = ["a photo of a cat", "a dog is barking loudly in the park", "berlin"]
@@ -55,9 +55,8 @@ def test_mm_mixed_batch_equals_items_alone(name, batch_size, model_dirs, images)
 
 
 def test_mm_clap_text_and_audio(model_dirs, speech_paths):
-    from support.av_models import CLAP_SAMPLING_RATE
-
     from mm_helpers import tone
+    from support.av_models import CLAP_SAMPLING_RATE
 
     folder = model_dirs["clap"]
     model = SentenceTransformer(folder, device="cpu")
@@ -139,3 +138,33 @@ def test_mm_unsupported_modality_is_a_typed_error(model_dirs, images, video_fram
     with pytest.raises(UnsupportedModalityError) as info:
         model.encode(["a cat", {"audio": {"array": np.zeros(1600, np.float32), "sampling_rate": 16000}}])
     assert info.value.index == 1 and "'audio'" in str(info.value)
+
+
+def test_mm_video_sampling_follows_processing_kwargs(model_dirs):
+    """The reference's video knobs (num_frames / fps / do_sample_frames) choose the loader's sampling for models
+    without a fixed frame count; X-CLIP's fixed 8 frames always win."""
+    from types import SimpleNamespace
+
+    from omniembed.backbones.video import sampling_for
+
+    free = SimpleNamespace(auto_model=SimpleNamespace(config=SimpleNamespace()), processor=SimpleNamespace())
+    assert sampling_for(free) is None
+    assert sampling_for(free, {"num_frames": 4}).num_frames == 4
+    assert sampling_for(free, {"fps": 1.0}).fps == 1.0 and sampling_for(free, {"fps": 1.0}).num_frames is None
+    assert sampling_for(free, {"do_sample_frames": False}).fps is None
+    xclip = SentenceTransformer(model_dirs["xclip"], device="cpu")[0]
+    assert xclip.media_hints({"video": {"num_frames": 3}})["video_sampling"].num_frames == 8
+
+
+def test_mm_git_takes_text_and_image_text_pairs(model_dirs, images):
+    """GIT (reference edge case): text alone and (image, text) together, through the processor's own call."""
+    folder = model_dirs["git"]
+    model = SentenceTransformer(folder, device="cpu")
+    assert model.modalities == ["text", ("image", "text")]
+    hf_model, processor = hf(folder)
+    with torch.no_grad():
+        direct = hf_model(**processor(text=["a cat"], images=[images[0]], return_tensors="pt")).last_hidden_state
+    assert_same_direction(model.encode({"text": "a cat", "image": images[0]}), direct.mean(1))
+    items = ["a cat", {"image": images[0], "text": "a dog"}, "berlin"]
+    alone = np.stack([model.encode(item) for item in items])
+    np.testing.assert_allclose(model.encode(items, batch_size=32), alone, atol=2e-6)

@@ -3,12 +3,12 @@ per-task routes (encode_query / encode_document), through SentenceTransformer, s
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
 import pytest
 import torch
+from mm_helpers import load_json
 
 from omniembed import SentenceTransformer
 from omniembed.modules import Dense, Normalize, Pooling, Router, Transformer
@@ -45,14 +45,14 @@ def test_mm_router_routes_by_modality(modality_router_model, model_dirs, images,
 def test_mm_router_save_load_in_the_reference_format(modality_router_model, images, tmp_path):
     model = modality_router_model
     model.save(str(tmp_path / "routed"))
-    modules = json.load(open(tmp_path / "routed" / "modules.json"))
+    modules = load_json(tmp_path / "routed" / "modules.json")
     assert modules[0] == {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.router.Router"}
-    config = json.load(open(tmp_path / "routed" / "router_config.json"))
+    config = load_json(tmp_path / "routed" / "router_config.json")
     assert config["structure"] == {"text": ["text_0_Transformer", "text_1_Pooling", "text_2_Dense"],
                                    "image": ["image_0_Transformer"]}
     assert config["types"]["image_0_Transformer"] == "sentence_transformers.base.modules.transformer.Transformer"
     assert config["parameters"]["default_route"] == "text"
-    saved = json.load(open(tmp_path / "routed" / "image_0_Transformer" / "sentence_bert_config.json"))
+    saved = load_json(tmp_path / "routed" / "image_0_Transformer" / "sentence_bert_config.json")
     assert saved["modality_config"] == IMAGE_ONLY and saved["module_output_name"] == "sentence_embedding"
     reloaded = SentenceTransformer(str(tmp_path / "routed"), device="cpu")
     items = ["a photo of a cat", images[0]]

@@ -9,8 +9,8 @@ import shutil
 
 import numpy as np
 import pytest
+from mm_helpers import load_json, tone
 
-from mm_helpers import tone
 from omniembed import SentenceTransformer
 
 TRANSFORMER_TYPE = "sentence_transformers.base.modules.transformer.Transformer"
@@ -38,9 +38,9 @@ def test_mm_round_trip_every_family(name, model_dirs, images, video_frames, tmp_
     model.save(str(tmp_path / name))
 
     folder = tmp_path / name
-    entries = json.load(open(folder / "modules.json"))
+    entries = load_json(folder / "modules.json")
     assert entries[0] == {"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}
-    saved = json.load(open(folder / "sentence_bert_config.json"))
+    saved = load_json(folder / "sentence_bert_config.json")
     assert saved["transformer_task"] == "feature-extraction"
     assert saved["modality_config"] == {k: v for k, v in model[0].modality_config.items()}
     assert saved["module_output_name"] == model[0].module_output_name
@@ -56,17 +56,17 @@ def test_mm_round_trip_every_family(name, model_dirs, images, video_frames, tmp_
 
 def test_mm_saved_configs_match_the_reference(model_dirs, tmp_path):
     SentenceTransformer(model_dirs["clip"], device="cpu").save(str(tmp_path / "clip"))
-    clip = json.load(open(tmp_path / "clip" / "sentence_bert_config.json"))
+    clip = load_json(tmp_path / "clip" / "sentence_bert_config.json")
     assert clip["modality_config"] == {
         "text": {"method": "get_text_features", "method_output_name": "pooler_output"},
         "image": {"method": "get_image_features", "method_output_name": "pooler_output"},
     }
     SentenceTransformer(model_dirs["llava"], device="cpu").save(str(tmp_path / "llava"))
-    llava = json.load(open(tmp_path / "llava" / "sentence_bert_config.json"))
+    llava = load_json(tmp_path / "llava" / "sentence_bert_config.json")
     assert llava["modality_config"]["message"] == {"method": "forward", "method_output_name": "last_hidden_state",
                                                    "format": "structured"}
     SentenceTransformer(model_dirs["wav2vec2"], device="cpu").save(str(tmp_path / "w2v"))
-    w2v = json.load(open(tmp_path / "w2v" / "sentence_bert_config.json"))
+    w2v = load_json(tmp_path / "w2v" / "sentence_bert_config.json")
     assert sorted(w2v["modality_config"]) == ["audio", "audio+text"]
     assert "processing_kwargs" not in w2v  # omniembed's family defaults are not written
 
@@ -75,7 +75,7 @@ def test_mm_whisper_encoder_round_trip(whisper_encoder_dir, speech_paths, tmp_pa
     model = SentenceTransformer(whisper_encoder_dir, device="cpu")
     before = model.encode(speech_paths[1])
     model.save(str(tmp_path / "whisper"))
-    config = json.load(open(tmp_path / "whisper" / "config.json"))
+    config = load_json(tmp_path / "whisper" / "config.json")
     assert config["architectures"] == ["WhisperEncoder"]
     np.testing.assert_allclose(SentenceTransformer(str(tmp_path / "whisper"), device="cpu").encode(speech_paths[1]),
                                before, atol=1e-6)
@@ -94,7 +94,7 @@ def test_mm_legacy_clip_model_folder_loads(model_dirs, images, tmp_path):
     items = ["a photo of a cat", images[0], "berlin"]
     np.testing.assert_allclose(legacy.encode(items), raw.encode(items), atol=1e-6)
     legacy.save(str(tmp_path / "resaved"))  # saved again in today's format
-    assert json.load(open(tmp_path / "resaved" / "modules.json"))[0]["path"] == ""
+    assert load_json(tmp_path / "resaved" / "modules.json")[0]["path"] == ""
     np.testing.assert_allclose(SentenceTransformer(str(tmp_path / "resaved"), device="cpu").encode(items),
                                raw.encode(items), atol=1e-6)
 

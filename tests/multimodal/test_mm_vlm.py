@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from mm_helpers import assert_same_direction, hf
+
 from omniembed import SentenceTransformer
 from omniembed.backbones.chat import render_messages, to_messages
 from omniembed.errors import UnsupportedModalityError
@@ -47,9 +47,11 @@ def test_mm_llava_modalities_and_inputs_match_transformers(model_dirs, images):
     assert model.supports(("image", "text"))
 
     inputs = ["a photo of a cat", images[0], {"text": "a cat", "image": images[1]},
-              {"image": images[1], "text": "a cat"}, _user(_image(images[0]), _text("describe it"))]
+              {"image": images[1], "text": "a cat"}, _user(_image(images[0]), _text("describe it")),
+              {"image": images, "text": "two images"}]  # several items per modality → one embedding
     expected = [_user(_text("a photo of a cat")), _user(_image(images[0])), _user(_text("a cat"), _image(images[1])),
-                _user(_image(images[1]), _text("a cat")), inputs[4]]
+                _user(_image(images[1]), _text("a cat")), inputs[4],
+                _user(_image(images[0]), _image(images[1]), _text("two images"))]
     ours = np.stack([model.encode(x) for x in inputs])
     assert_same_direction(ours, _direct(folder, expected))
     assert not np.allclose(ours[2], ours[3])  # key order decides the content order
@@ -164,3 +166,12 @@ def test_mm_max_pixels_caps_visual_tokens():
     assert tokens(stub(), {"image": {"max_pixels": cap}}) <= 256
     assert tokens(stub(processing_kwargs={"image": {"max_pixels": cap}})) <= 256
     assert vision.shortest_side_needed(stub(processor_kwargs={"max_pixels": cap}).processor.image_processor) == 448
+
+
+def test_mm_message_media_the_processor_lacks_is_a_typed_error(model_dirs, video_frames):
+    model = SentenceTransformer(model_dirs["llava"], device="cpu")
+    conversation = _user(_text("what happens here?"), {"type": "video", "video": video_frames[0]})
+    with pytest.raises(UnsupportedModalityError, match="'video'"):
+        model.encode(conversation)
+    with pytest.raises(UnsupportedModalityError, match="'audio' is not supported"):
+        model.encode({"array": np.zeros(16000, np.float32), "sampling_rate": 16000})

@@ -22,8 +22,20 @@ from collections.abc import Iterable
 import numpy as np
 
 __all__ = [
-    "skimage_path", "skimage_image", "encode_image", "mode_image", "exif_jpeg", "png_header_bomb",
-    "sine", "noise", "encode_audio", "pcm_wav", "AUDIO_FORMATS", "encode_video", "index_frame", "read_index",
+    "AUDIO_FORMATS",
+    "encode_audio",
+    "encode_image",
+    "encode_video",
+    "exif_jpeg",
+    "index_frame",
+    "mode_image",
+    "noise",
+    "pcm_wav",
+    "png_header_bomb",
+    "read_index",
+    "sine",
+    "skimage_image",
+    "skimage_path",
     "write_malformed_corpus",
 ]
 
@@ -62,9 +74,9 @@ def mode_image(mode: str, size: tuple[int, int] = (8, 6)):
 
     w, h = size
     rgba = np.zeros((h, w, 4), np.uint8)
-    rgba[:, : w // 2] = (200, 40, 10, 255)   # opaque red-ish
-    rgba[:, w // 2:] = (0, 0, 255, 0)        # fully transparent blue: must turn into the background
-    rgba[0, w - 1] = (0, 0, 0, 128)          # half-transparent black
+    rgba[:, : w // 2] = (200, 40, 10, 255)  # opaque red-ish
+    rgba[:, w // 2 :] = (0, 0, 255, 0)  # fully transparent blue: must turn into the background
+    rgba[0, w - 1] = (0, 0, 0, 128)  # half-transparent black
     base = Image.fromarray(rgba)
     if mode == "RGBA":
         return base
@@ -81,7 +93,7 @@ def mode_image(mode: str, size: tuple[int, int] = (8, 6)):
     if mode == "P":  # palette with a transparent index, as GIFs and 8-bit PNGs carry it
         pal = base.convert("RGB").quantize(colors=4)
         arr = np.array(pal)
-        arr[:, w // 2:] = 3
+        arr[:, w // 2 :] = 3
         out = Image.fromarray(arr, "P")
         out.putpalette(pal.getpalette()[:9] + [0, 0, 255] + [0] * (768 - 12))
         out.info["transparency"] = 3
@@ -96,8 +108,13 @@ def mode_image(mode: str, size: tuple[int, int] = (8, 6)):
 
 
 _INVERSE_ORIENTATION = {  # what to store so that the EXIF orientation brings the picture back upright
-    2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE",
-    6: "ROTATE_90", 7: "TRANSVERSE", 8: "ROTATE_270",
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_90",
+    7: "TRANSVERSE",
+    8: "ROTATE_270",
 }
 
 
@@ -131,13 +148,13 @@ def png_header_bomb(width: int = 100_000, height: int = 100_000, idat: bool = Fa
 
 def sine(freq: float, seconds: float, rate: int, channels: int = 1, amplitude: float = 0.5) -> np.ndarray:
     """(channels, samples) float32; channel c plays ``freq × (c + 1)`` so channels differ."""
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return np.stack([amplitude * np.sin(2 * np.pi * freq * (c + 1) * t) for c in range(channels)]).astype(np.float32)
 
 
 def noise(seconds: float, rate: int, channels: int = 1, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return (0.3 * rng.standard_normal((channels, int(round(seconds * rate))))).astype(np.float32)
+    return (0.3 * rng.standard_normal((channels, round(seconds * rate)))).astype(np.float32)
 
 
 # name → (container format, codec, file extension)
@@ -167,8 +184,9 @@ def encode_audio(x: np.ndarray, rate: int, kind: str = "wav") -> bytes:
         if codec == "vorbis":
             stream.codec_context.options = {"strict": "experimental"}
         for start in range(0, x.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, start:start + 1024]), format="fltp",
-                                               layout=layout)
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(x[:, start : start + 1024]), format="fltp", layout=layout
+            )
             frame.sample_rate, frame.pts = rate, start
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -195,16 +213,16 @@ def index_frame(index: int, size: int = 64) -> np.ndarray:
     (index // 50) × 4 (indices up to 3199)."""
     frame = np.empty((size, size, 3), np.uint8)
     frame[:, : size // 2] = (index % 50) * 5
-    frame[:, size // 2:] = (index // 50) * 4
+    frame[:, size // 2 :] = (index // 50) * 4
     return frame
 
 
 def read_index(frame: np.ndarray) -> int:
     """Inverse of :func:`index_frame` (reads the centres of both halves)."""
     size = frame.shape[1]
-    left = float(frame[8:-8, 4: size // 2 - 4].mean())
-    right = float(frame[8:-8, size // 2 + 4: -4].mean())
-    return int(round(left / 5)) + 50 * int(round(right / 4))
+    left = float(frame[8:-8, 4 : size // 2 - 4].mean())
+    right = float(frame[8:-8, size // 2 + 4 : -4].mean())
+    return round(left / 5) + 50 * round(right / 4)
 
 
 def encode_video(
@@ -251,8 +269,9 @@ def encode_video(
         if astream is not None:
             x = np.atleast_2d(audio[0]).astype(np.float32)
             for start in range(0, x.shape[1], 1024):
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, start:start + 1024]), format="fltp",
-                                                layout=astream.layout.name)
+                af = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(x[:, start : start + 1024]), format="fltp", layout=astream.layout.name
+                )
                 af.sample_rate, af.pts = audio[1], start
                 for packet in astream.encode(af):
                     out.mux(packet)
@@ -282,10 +301,14 @@ def write_malformed_corpus(folder: str) -> dict[str, str]:
     files = {
         "truncated.jpg": jpeg[: len(jpeg) // 2],
         "truncated.png": png[: len(png) // 2],
-        "truncated.wav_header": wav[:30],            # RIFF header cut inside the fmt chunk
+        "truncated.wav_header": wav[:30],  # RIFF header cut inside the fmt chunk
         "truncated.mp4": mp4[: len(mp4) // 2],
-        "empty.jpg": b"", "empty.wav": b"", "empty.mp4": b"",
-        "random.jpg": rng.bytes(4096), "random.wav": rng.bytes(4096), "random.mp4": rng.bytes(4096),
+        "empty.jpg": b"",
+        "empty.wav": b"",
+        "empty.mp4": b"",
+        "random.jpg": rng.bytes(4096),
+        "random.wav": rng.bytes(4096),
+        "random.mp4": rng.bytes(4096),
         "jpeg_magic_then_garbage.jpg": b"\xff\xd8\xff\xe0" + rng.bytes(2000),
         "riff_garbage.wav": b"RIFF\xff\xff\xff\x7fWAVEfmt " + rng.bytes(500),
         "ftyp_garbage.mp4": b"\x00\x00\x00\x18ftypisom" + rng.bytes(1000),

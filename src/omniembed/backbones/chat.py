@@ -38,7 +38,7 @@ import torch
 
 from omniembed.errors import ConfigError, UnsupportedInputError, UnsupportedModalityError
 
-__all__ = ["conversation_format", "to_messages", "render_prompts", "render_messages", "collect_media"]
+__all__ = ["collect_media", "conversation_format", "render_messages", "render_prompts", "to_messages"]
 
 Conversation = list[dict[str, Any]]
 _MEDIA_TYPES = ("image", "audio", "video")
@@ -93,8 +93,8 @@ def to_messages(item: Any, modality: Any, *, fmt: str = "structured", prompt: st
     elif isinstance(item, dict):  # a combined input: content items in the dict's key order
         content = []
         for key, value in item.items():
-            values = value if isinstance(value, list) and key != "text" or _is_text_list(key, value) else [value]
-            content.extend(_content_item(key, v) for v in values)
+            several = _is_text_list(value) if key == "text" else isinstance(value, list)  # several per modality
+            content.extend(_content_item(key, v) for v in (value if several else [value]))
         conversation = [{"role": "user", "content": _to_format(content, fmt)}]
     elif isinstance(modality, str) and modality in ("text", *_MEDIA_TYPES):
         conversation = [{"role": "user", "content": _to_format([_content_item(modality, item)], fmt)}]
@@ -106,8 +106,8 @@ def to_messages(item: Any, modality: Any, *, fmt: str = "structured", prompt: st
     return conversation
 
 
-def _is_text_list(key: str, value: Any) -> bool:
-    return key == "text" and isinstance(value, list) and all(isinstance(v, str) for v in value)
+def _is_text_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def collect_media(conversation: Conversation) -> dict[str, list[Any]]:
@@ -209,6 +209,11 @@ def _tokenize(transformer: Any, prompts: list[str], media: list[dict[str, list]]
                 "This model's processor is a plain tokenizer: its chat messages can carry text only."
             )
         return dict(tokenizer(prompts, **text_kwargs, **common))
+    for kind, part in (("image", "image_processor"), ("audio", "feature_extractor"), ("video", "video_processor")):
+        if any(m[kind] for m in media) and getattr(processor, part, None) is None:
+            raise UnsupportedModalityError(
+                f"Modality '{kind}' is not supported in this model's chat messages: its processor has no {part}."
+            )
     call: dict[str, Any] = {"text": prompts, "text_kwargs": text_kwargs}
     images = [m["image"] for m in media]
     if any(images):

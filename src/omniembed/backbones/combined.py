@@ -1,7 +1,8 @@
-"""Combined inputs (``{"text": ..., "audio": ...}``) on models that take several modalities in one forward pass
+"""Combined inputs (``{"text": ..., "image": ...}``) on models that take several modalities in one forward pass
 without a chat template: audio encoders' ``("audio", "text")`` (the text becomes CTC ``labels``, as their
-processors do; the embedding is the audio's) and image+text encoders (GIT / VisualBERT-like: token ids next to
-pixel values). Models with a chat template get combined inputs as one chat message instead (:mod:`.chat`).
+processors do; the embedding is the audio's, pooled over its valid frames) and image+text encoders (GIT, ViLT,
+PaliGemma…: the processor is called with every part, as the reference does). Models with a chat template get
+combined inputs as one chat message instead (:mod:`.chat`).
 
 Example:
     >>> from omniembed.backbones.combined import split_parts
@@ -40,20 +41,32 @@ def preprocess_combined(
     from omniembed.backbones.modalities import is_audio_encoder
 
     columns = split_parts(items, modality)
-    features: dict[str, Any] = {}
-    if "audio" in columns:
-        features.update(audio.preprocess_audio(transformer, columns["audio"], processing_kwargs))
+    texts = text.apply_prompt(columns["text"], prompt) if "text" in columns else None
+    if is_audio_encoder(transformer.auto_model):
+        # Our own audio path (valid-frame counts); the text becomes CTC labels, as the speech processors do it.
+        features = audio.preprocess_audio(transformer, columns["audio"], processing_kwargs)
+        if texts is not None:
+            features["labels"] = transformer.tokenizer(texts, **transformer.call_kwargs("text", processing_kwargs))[
+                "input_ids"]
+        return features
+    processor = transformer.processor
+    if getattr(processor, "tokenizer", None) is None:
+        raise UnsupportedInputError(f"This model's processor cannot prepare {'+'.join(modality)} inputs together.")
+    # The processor itself, as the reference calls it: some insert image placeholder tokens into the text.
+    call: dict[str, Any] = {}
+    if texts is not None:
+        call["text"] = texts
+        call["text_kwargs"] = {k: v for k, v in transformer.call_kwargs("text", processing_kwargs).items()
+                               if k != "return_tensors"}
+        if transformer.max_seq_length and call["text_kwargs"].get("truncation"):
+            call["text_kwargs"].setdefault("max_length", transformer.max_seq_length)
     if "image" in columns:
-        features.update(vision.preprocess_images(transformer, columns["image"], processing_kwargs))
+        call["images"] = columns["image"]
+        call["images_kwargs"] = vision.image_call_kwargs(transformer, processing_kwargs)
     if "video" in columns:
-        features.update(video.preprocess_video(transformer, columns["video"], processing_kwargs))
-    if "text" in columns:
-        tokens = text.tokenize(
-            transformer.tokenizer, text.apply_prompt(columns["text"], prompt), max_length=transformer.max_seq_length,
-            do_lower_case=transformer.do_lower_case, call_kwargs=transformer.call_kwargs("text", processing_kwargs),
-        )
-        if is_audio_encoder(transformer.auto_model):
-            features["labels"] = tokens["input_ids"]  # what Wav2Vec2Processor / WhisperProcessor do with text
-        else:
-            features.update(tokens)
-    return features
+        call["videos"] = [video.frame_list(v) for v in columns["video"]]
+    if "audio" in columns:
+        call["audio"] = [audio.as_array(c) for c in columns["audio"]]
+        call["audio_kwargs"] = {**audio.extractor_kwargs(transformer, processing_kwargs),
+                                "sampling_rate": audio.common_rate(columns["audio"])}
+    return dict(processor(**call, **transformer.call_kwargs("common", processing_kwargs)))

@@ -130,5 +130,9 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> An
             errors.append(f"{name}: {exc}")
             continue
         if processor is not None and not isinstance(processor, bool):
+            if errors and "video_processor" in errors[0].lower().replace(" ", "_"):
+                # e.g. Qwen-VL: its processor cannot be built without torchvision; only this part is usable
+                logger.warning("The full processor of %r could not be loaded (%s); using its %s only, so the "
+                               "modalities it lacks are unavailable.", path, errors[0], name[4:])
             return processor
     raise ModelLoadError(f"No tokenizer or processor could be loaded from {path!r}:\n  " + "\n  ".join(errors))

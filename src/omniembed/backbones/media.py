@@ -57,19 +57,22 @@ def preprocess(
     )
 
 
-def media_hints(module: Any, modality: Any = None) -> dict[str, Any]:
+def media_hints(module: Any, modality: Any = None, processing_kwargs: dict | None = None) -> dict[str, Any]:
     """The ``inputs.load_item`` hints of a model's first module; for a Router, those of the first route whose
     first module takes ``modality`` (so an image route's image size applies to images, an audio route's rate to
-    audio)."""
+    audio). ``processing_kwargs`` are the call's (video sampling knobs)."""
     if hasattr(module, "media_hints"):
-        return module.media_hints()
+        try:
+            return module.media_hints(processing_kwargs)
+        except TypeError:  # modules whose media_hints() takes no arguments
+            return module.media_hints()
     routes = getattr(module, "sub_modules", None)
     if routes is None:
         return {}
     firsts = [route[0] for route in routes.values() if len(route)]
     for first in firsts:
-        if modality is None or modality in getattr(first, "modalities", ["text"]):
-            if hasattr(first, "media_hints"):
-                return first.media_hints()
+        takes = modality is None or modality in getattr(first, "modalities", ["text"])
+        if takes and hasattr(first, "media_hints"):
+            return media_hints(first, modality, processing_kwargs)
     return {}
 

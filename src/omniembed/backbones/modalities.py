@@ -11,6 +11,8 @@ Families, as the reference infers them (behaviour reference §9):
   *image* processor but the model embeds *video*: the image processor then serves the video modality.
 * **audio encoders** (Whisper encoder, Wav2Vec2, HuBERT, WavLM…): ``audio`` and ``("audio", "text")``, never
   plain text (their tokenizer only serves CTC labels).
+* **image+text encoders** (GIT, VisualBERT: text and ``("image", "text")``; Kosmos-2, Grounding DINO, PaliGemma,
+  ViLT: ``("image", "text")`` only), as the reference lists them.
 * **VLMs / chat models**: ``message`` whenever the processor has a chat template, with the template's message
   ``format`` (``structured`` content lists or ``flat`` strings).
 
@@ -32,6 +34,9 @@ AUDIO_ENCODER_TYPES = frozenset({
     "hubert", "moonshine", "sew", "sew-d", "unispeech", "unispeech-sat", "wav2vec2", "wav2vec2-conformer",
     "wav2vec2-bert", "wavlm", "whisper", "voxtral_realtime", "data2vec-audio",
 })
+# Image+text encoders of the reference's edge-case list: text alone and (image, text) together, or the pair only.
+TEXT_AND_PAIR_TYPES = frozenset({"git", "visual_bert"})
+PAIR_ONLY_TYPES = frozenset({"kosmos-2", "grounding-dino", "paligemma", "vilt"})
 # Templates of these model types take plain-string content (the reference's list).
 FLAT_FORMAT_TYPES = frozenset({"apertus", "deepseek_v3", "gpt_oss", "seed_oss"})
 _STRUCTURED_MARKERS = ("content[0]", ".type", "'type'", '"type"', "item.type", "message.content[")
@@ -109,6 +114,11 @@ def infer_modality_config(model: Any, processor: Any) -> tuple[dict[str, dict], 
         config = {"audio": dict(TOKEN_OUTPUT)}
         if "text" in modalities:
             config[modality_key(("audio", "text"))] = dict(TOKEN_OUTPUT)
+        return config, "token_embeddings"
+    kind = model_type(model)
+    if kind in TEXT_AND_PAIR_TYPES | PAIR_ONLY_TYPES:
+        config = {} if kind in PAIR_ONLY_TYPES else {"text": dict(TOKEN_OUTPUT)}
+        config[modality_key(("image", "text"))] = dict(TOKEN_OUTPUT)
         return config, "token_embeddings"
     if "image" in modalities and hasattr(model, "get_video_features") and not hasattr(model, "get_image_features"):
         # X-CLIP: the image processor prepares video frames; the model has no image tower of its own.

@@ -55,13 +55,21 @@ def required_frames(model: Any) -> int | None:
     return None
 
 
-def sampling_for(transformer: Any) -> Any:
-    """The :class:`~omniembed.inputs.VideoSampling` the loader should apply for this model, or None (defaults)."""
+def sampling_for(transformer: Any, video_kwargs: dict | None = None) -> Any:
+    """The :class:`~omniembed.inputs.VideoSampling` the loader should apply for this model, or None (defaults).
+
+    A fixed frame count the model needs wins; then the reference's ``video`` processing kwargs (``num_frames``,
+    ``fps``, ``do_sample_frames=False`` = every frame); then a VLM video processor's own settings."""
     from omniembed.inputs.video import VideoSampling
 
     needed = required_frames(transformer.auto_model)
     if needed is not None:
         return VideoSampling(num_frames=needed)
+    kwargs = video_kwargs or {}
+    if kwargs.get("do_sample_frames") is False:
+        return VideoSampling(num_frames=None, fps=None)
+    if kwargs.get("num_frames") or kwargs.get("fps"):
+        return VideoSampling(num_frames=kwargs.get("num_frames"), fps=kwargs.get("fps") or 2.0)
     video_processor = getattr(transformer.processor, "video_processor", None)
     if video_processor is not None:  # a VLM's own sampling settings, where it declares them
         num_frames = getattr(video_processor, "num_frames", None)

@@ -111,12 +111,12 @@ def shortest_side_needed(image_processor: Any) -> int | None:
     if _counts_pixels(image_processor):
         # A pixel budget: the resized shortest side is at most sqrt(budget) whatever the aspect ratio.
         budget = size.get("longest_edge") or getattr(image_processor, "max_pixels", None)
-        return int(math.ceil(math.sqrt(budget))) if budget else None
+        return math.ceil(math.sqrt(budget)) if budget else None
     if getattr(image_processor, "do_resize", True) is False:
         return None  # the processor uses the pixels as given: never shrink on its behalf
     patches, patch = getattr(image_processor, "max_num_patches", None), getattr(image_processor, "patch_size", None)
     if isinstance(patches, int) and isinstance(patch, int):  # NaFlex (SigLIP2): a patch budget, like a pixel one
-        return int(math.ceil(patch * math.sqrt(patches)))
+        return math.ceil(patch * math.sqrt(patches))
     if size.get("shortest_edge"):
         return int(size["shortest_edge"])
     # A fixed (height, width) target ignores the aspect ratio: the image's shortest side may end up as either.

@@ -31,7 +31,7 @@ import io
 import os
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,17 +46,21 @@ from omniembed.inputs.image import as_numpy
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
 
-__all__ = ["AudioClip", "load_audio", "decode_audio_source", "open_container", "first_stream", "av_guarded"]
+if TYPE_CHECKING:
+    from omniembed.inputs.fetch import FetchPolicy
+
+__all__ = ["AudioClip", "av_guarded", "decode_audio_source", "first_stream", "load_audio", "open_container"]
 
 # Demuxers PyAV may use. Playlist and script demuxers (concat, hls, dash, image2 patterns…) are left out on
 # purpose: an uploaded "video" that is really an ffconcat or m3u8 file would make FFmpeg read other local files
 # or fetch URLs on our behalf (the classic transcoder SSRF / file-disclosure trick).
-FORMAT_WHITELIST = (
-    "mov,matroska,avi,wav,w64,flac,mp3,ogg,aac,gif,mpegts,mpeg,flv,asf,aiff,au,caf,amr,ac3,eac3,wv,ivf"
-)
+FORMAT_WHITELIST = "mov,matroska,avi,wav,w64,flac,mp3,ogg,aac,gif,mpegts,mpeg,flv,asf,aiff,au,caf,amr,ac3,eac3,wv,ivf"
 _CHUNK = 1 << 16  # samples per frame when resampling arrays: bounded buffers inside swresample
 # Decoding may overrun the duration limit by this much before we stop: metadata durations are rounded.
 _SLACK_SECONDS = 1.0
+# The highest rate real audio uses (DXD / 768 kHz PCM). Larger rates come from corrupt headers, and resampling
+# from them makes swresample design filters for seconds (a 3 kB WAV claiming 604 MHz took 6 s).
+MAX_SAMPLING_RATE = 768_000
 
 
 @dataclass
@@ -78,7 +82,7 @@ class AudioClip:
 def _av():
     try:
         import av
-    except ImportError as exc:  # pragma: no cover - PyAV is an optional extra
+    except ImportError as exc:  # PyAV is an optional extra
         raise MissingDependencyError(
             "Audio and video inputs need PyAV: pip install 'omniembed[audio]' (or pip install 'av>=17.1')."
         ) from exc
@@ -90,7 +94,7 @@ def load_audio(
     *,
     sampling_rate: int | None = None,
     limits: MediaLimits | None = None,
-    fetch: Any = None,
+    fetch: FetchPolicy | None = None,
     mono: bool = True,
 ) -> AudioClip:
     """Decode or convert ``ref`` to an :class:`AudioClip` at ``sampling_rate`` (None: keep the source's rate).
@@ -106,8 +110,7 @@ def load_audio(
         key = "array" if "array" in ref else "raw" if "raw" in ref else None
         if key is None or "sampling_rate" not in ref:
             raise UnsupportedInputError(
-                "an audio dict needs 'array' (or 'raw') and 'sampling_rate' keys, got "
-                f"{sorted(map(str, ref))}",
+                f"an audio dict needs 'array' (or 'raw') and 'sampling_rate' keys, got {sorted(map(str, ref))}",
                 item=ref,
             )
         rate = _check_rate(ref["sampling_rate"], "the dict's 'sampling_rate'", ref)
@@ -125,10 +128,12 @@ def load_audio(
 
 
 def _check_rate(rate: Any, what: str, item: Any = None) -> int:
-    if isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool):
-        if rate > 0 and float(rate).is_integer():
-            return int(rate)
-    raise UnsupportedInputError(f"{what} must be a positive whole number of Hz, got {rate!r}", item=item)
+    number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
+    if number and 0 < rate <= MAX_SAMPLING_RATE and float(rate).is_integer():
+        return int(rate)
+    raise UnsupportedInputError(
+        f"{what} must be a whole number of Hz between 1 and {MAX_SAMPLING_RATE}, got {rate!r}", item=item
+    )
 
 
 # ---------------------------------------------------------------------------------------------- arrays
@@ -167,6 +172,11 @@ def _channels_first(a: np.ndarray, item: Any) -> np.ndarray:
 
 
 def _from_array(value: Any, rate: int, target: int | None, limits: MediaLimits, mono: bool, item: Any) -> AudioClip:
+    if isinstance(value, (list, tuple)):  # datasets without a numpy format hand out plain lists
+        try:
+            value = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise UnsupportedInputError("the audio list is not a flat or 2-D list of numbers", item=item) from None
     a = _channels_first(pcm_to_float(np.asarray(as_numpy(value)), item), item)
     if a.shape[1] == 0:
         raise MediaDecodeError("the audio array is empty (0 samples)", item=item)
@@ -193,13 +203,13 @@ def resample(a: np.ndarray, rate: int, target: int) -> np.ndarray:
     The output is trimmed or zero-padded to exactly ``round(samples × target / rate)`` samples.
     """
     av = _av()
-    want = int(round(a.shape[1] * target / rate))
+    want = round(a.shape[1] * target / rate)
     rows = []
     for channel in a:
         resampler = av.AudioResampler(format="fltp", layout="mono", rate=target)
         pieces = []
         for start in range(0, channel.shape[0], _CHUNK):
-            block = np.ascontiguousarray(channel[None, start:start + _CHUNK], dtype=np.float32)
+            block = np.ascontiguousarray(channel[None, start : start + _CHUNK], dtype=np.float32)
             frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="mono")
             frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
             pieces += [f.to_ndarray()[0] for f in resampler.resample(frame)]
@@ -290,9 +300,10 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
             f"audio is {seconds:.1f}s long, more than MediaLimits.max_audio_seconds={limits.max_audio_seconds:g}",
             item=item,
         )
-    out_rate = sampling_rate or stream.codec_context.sample_rate
-    if not out_rate:
-        raise MediaDecodeError("the audio stream declares no sampling rate", item=item)
+    in_rate = stream.codec_context.sample_rate
+    out_rate = sampling_rate or in_rate
+    if not in_rate or not 0 < in_rate <= MAX_SAMPLING_RATE:
+        raise MediaDecodeError(f"the audio stream declares an impossible sampling rate ({in_rate} Hz)", item=item)
     # Keep the source's channel layout here and average channels with numpy afterwards: swresample's own
     # downmix weighs stereo by 1/sqrt(2), which would make files and their arrays disagree. Packed "flt"
     # rather than planar: PyAV reads planes past the 8th from the wrong pointers (a corrupt WAV header that

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,7 +46,12 @@ from omniembed.errors import (
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
 
-__all__ = ["load_image", "IMAGE_FORMATS", "DRAFT_MARGIN", "array_to_image", "as_numpy", "to_uint8"]
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+    from omniembed.inputs.fetch import FetchPolicy
+
+__all__ = ["DRAFT_MARGIN", "IMAGE_FORMATS", "array_to_image", "as_numpy", "load_image", "to_uint8"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ _ACCEPTED = "a PIL image, a path, URL, data URI, bytes, a file object, or an (H,
 def _pil():
     try:
         from PIL import Image
-    except ImportError as exc:  # pragma: no cover - Pillow is an optional extra
+    except ImportError as exc:  # Pillow is an optional extra
         raise MissingDependencyError(
             "Image inputs need Pillow: pip install 'omniembed[image]' (or pip install 'pillow>=12.3')."
         ) from exc
@@ -77,11 +82,11 @@ def load_image(
     ref: Any,
     *,
     limits: MediaLimits | None = None,
-    fetch: Any = None,
+    fetch: FetchPolicy | None = None,
     target_size: int | Sequence[int] | None = None,
     background: Sequence[int] | None = (255, 255, 255),
     exif_transpose: bool = True,
-) -> Any:
+) -> PILImage:
     """Decode ``ref`` into an RGB ``PIL.Image.Image``.
 
     ``target_size``: the smallest side (int) or the ``(width, height)`` the model resizes to; enables JPEG draft
@@ -104,8 +109,9 @@ def load_image(
             item=ref,
         )
     source = read_source(ref, fetch=fetch, limits=limits, kind="image")
-    return decode_image_source(source, limits=limits, target_size=target_size, background=background,
-                               exif_transpose=exif_transpose, item=ref)
+    return decode_image_source(
+        source, limits=limits, target_size=target_size, background=background, exif_transpose=exif_transpose, item=ref
+    )
 
 
 def decode_image_source(
@@ -116,7 +122,7 @@ def decode_image_source(
     background: Sequence[int] | None = (255, 255, 255),
     exif_transpose: bool = True,
     item: Any = None,
-) -> Any:
+) -> PILImage:
     """Decode already-resolved bytes or a path (the second half of :func:`load_image`)."""
     item = source.name if item is None else item
 
@@ -163,7 +169,7 @@ def _guarded(step, item: Any) -> Any:
         raise MediaTooLargeError(f"image refused as a decompression bomb: {exc}", item=item) from None
     except MemoryError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - hostile files make Pillow raise anything (struct.error, IndexError…)
         from PIL import UnidentifiedImageError
 
         if isinstance(exc, UnidentifiedImageError):
@@ -191,7 +197,7 @@ def _apply_draft(img: Any, target_size: int | Sequence[int] | None) -> None:
     side = target_size if isinstance(target_size, int) else max(target_size)
     # Both requested sides are the margin × the target: the orientation (EXIF may swap width and height
     # afterwards) and the aspect ratio then cannot push the shortest side under the margin.
-    want = max(1, int(round(side * DRAFT_MARGIN)))
+    want = max(1, round(side * DRAFT_MARGIN))
     img.draft("RGB", (want, want))
 
 
@@ -202,7 +208,7 @@ def _finish(img: Any, background: Sequence[int] | None, exif_transpose: bool) ->
 
         try:
             img = ImageOps.exif_transpose(img)
-        except Exception as exc:  # a malformed EXIF block must not cost a decodable picture
+        except Exception as exc:  # noqa: BLE001 - a malformed EXIF block must not cost a decodable picture
             logger.debug("ignoring unreadable EXIF orientation: %s", exc)
     return _to_rgb(img, background)
 
@@ -314,7 +320,7 @@ def channels_last(a: np.ndarray, *, channels_first_hint: bool = False, item: Any
     )
 
 
-def array_to_image(value: Any, *, limits: MediaLimits | None = None) -> Any:
+def array_to_image(value: Any, *, limits: MediaLimits | None = None) -> PILImage:
     """An (H, W), (H, W, C), (C, H, W) or (1, …) array or tensor → a PIL image (L, LA, RGB or RGBA)."""
     Image = _pil()
     limits = limits or DEFAULT_LIMITS

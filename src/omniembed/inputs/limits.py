@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 
 from omniembed.errors import ConfigError
 
-__all__ = ["MediaLimits", "DEFAULT_LIMITS"]
+__all__ = ["DEFAULT_LIMITS", "MediaLimits"]
 
 MiB = 1024 * 1024
 

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omniembed.errors import ConfigError, InputError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
@@ -31,7 +31,10 @@ from omniembed.inputs.image import load_image
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.video import VideoSampling, load_video
 
-__all__ = ["MediaOptions", "LoadResult", "load_item", "try_load"]
+if TYPE_CHECKING:
+    from omniembed.inputs.fetch import FetchPolicy
+
+__all__ = ["LoadResult", "MediaOptions", "load_item", "try_load"]
 
 _MEDIA = ("image", "audio", "video")
 
@@ -49,7 +52,7 @@ class MediaOptions:
     """
 
     limits: MediaLimits = DEFAULT_LIMITS
-    fetch: Any = None
+    fetch: FetchPolicy | None = None
     image_background: tuple[int, int, int] | None = (255, 255, 255)
     exif_transpose: bool = True
     draft: bool = True
@@ -93,8 +96,8 @@ def load_item(
     if isinstance(modality, tuple):
         if not isinstance(item, dict):
             raise UnsupportedInputError(
-                f"a {'+'.join(modality)} input must be a dict keyed by modality, got {type(item).__name__}",
-                item=item)
+                f"a {'+'.join(modality)} input must be a dict keyed by modality, got {type(item).__name__}", item=item
+            )
         return {key: ctx.value(value, key) for key, value in item.items()}
     if modality == "message":
         return ctx.messages(item)
@@ -104,8 +107,9 @@ def load_item(
         if isinstance(item, dict) and len(item) == 1 and modality in item:  # {"image": x} routes like x
             item = item[modality]
         return ctx.one(item, modality)
-    raise UnsupportedInputError(f"unknown modality {modality!r}: expected text, image, audio, video or message",
-                                item=item)
+    raise UnsupportedInputError(
+        f"unknown modality {modality!r}: expected text, image, audio, video or message", item=item
+    )
 
 
 def try_load(item: Any, modality: str | tuple[str, ...], **kwargs: Any) -> LoadResult:
@@ -126,12 +130,24 @@ class _Context:
     def one(self, item: Any, modality: str) -> Any:
         o = self.options
         if modality == "image":
-            return load_image(item, limits=o.limits, fetch=o.fetch, target_size=self.image_size if o.draft else None,
-                              background=o.image_background, exif_transpose=o.exif_transpose)
+            return load_image(
+                item,
+                limits=o.limits,
+                fetch=o.fetch,
+                target_size=self.image_size if o.draft else None,
+                background=o.image_background,
+                exif_transpose=o.exif_transpose,
+            )
         if modality == "audio":
             return load_audio(item, sampling_rate=self.sampling_rate, limits=o.limits, fetch=o.fetch)
-        return load_video(item, sampling=self.video_sampling or o.video, limits=o.limits, fetch=o.fetch,
-                          with_audio=o.video_audio, audio_sampling_rate=self.sampling_rate or 16000)
+        return load_video(
+            item,
+            sampling=self.video_sampling or o.video,
+            limits=o.limits,
+            fetch=o.fetch,
+            with_audio=o.video_audio,
+            audio_sampling_rate=self.sampling_rate or 16000,
+        )
 
     def value(self, value: Any, key: str) -> Any:
         if key == "text" or key not in _MEDIA:
@@ -145,8 +161,9 @@ class _Context:
             return self._message(item)
         if isinstance(item, (list, tuple)):
             return [self._message(m) for m in item]
-        raise UnsupportedInputError(f"a chat input must be a message dict or a list of them, got "
-                                    f"{type(item).__name__}", item=item)
+        raise UnsupportedInputError(
+            f"a chat input must be a message dict or a list of them, got {type(item).__name__}", item=item
+        )
 
     def _message(self, message: Any) -> Any:
         if not isinstance(message, dict) or not isinstance(message.get("content"), (list, tuple)):
@@ -166,8 +183,10 @@ class _Context:
                 decoded = self.one(ref, kind)
                 rest = {k: v for k, v in part.items() if k not in (kind, "url", "path", "base64")}
                 return {**rest, kind: decoded}
-        raise UnsupportedInputError(f"a {kind!r} message part needs a {kind!r}, 'url', 'path' or 'base64' key, got "
-                                    f"{sorted(map(str, part))}", item=part)
+        raise UnsupportedInputError(
+            f"a {kind!r} message part needs a {kind!r}, 'url', 'path' or 'base64' key, got {sorted(map(str, part))}",
+            item=part,
+        )
 
 
 def _is_frame_list(value: Any) -> bool:

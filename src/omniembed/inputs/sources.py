@@ -35,14 +35,17 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
 from omniembed.errors import MediaDecodeError, MediaTooLargeError, UnsupportedInputError, describe_item
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 
-__all__ = ["SourceData", "read_source", "is_url"]
+if TYPE_CHECKING:
+    from omniembed.inputs.fetch import FetchPolicy
+
+__all__ = ["SourceData", "is_url", "read_source"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
@@ -81,7 +84,9 @@ def is_url(text: str) -> bool:
     return text.startswith("data:") or _SCHEME.match(text) is not None
 
 
-def read_source(ref: Any, *, fetch: Any = None, limits: MediaLimits | None = None, kind: str = "media") -> SourceData:
+def read_source(
+    ref: Any, *, fetch: FetchPolicy | None = None, limits: MediaLimits | None = None, kind: str = "media"
+) -> SourceData:
     """Resolve ``ref`` to bytes or a local path, enforcing ``limits.max_bytes``.
 
     ``fetch`` is the :class:`~omniembed.inputs.FetchPolicy` for http(s) URLs (None: the default policy).
@@ -99,9 +104,7 @@ def read_source(ref: Any, *, fetch: Any = None, limits: MediaLimits | None = Non
         return _from_path(os.fsdecode(os.fspath(ref)), limits, ref)
     if callable(getattr(ref, "read", None)):
         return _from_file_object(ref, limits)
-    raise UnsupportedInputError(
-        f"cannot read {kind} from a {type(ref).__name__}: expected {_ACCEPTED}.", item=ref
-    )
+    raise UnsupportedInputError(f"cannot read {kind} from a {type(ref).__name__}: expected {_ACCEPTED}.", item=ref)
 
 
 def _checked(data: bytes, limits: MediaLimits, ref: Any, what: str) -> bytes:
@@ -114,7 +117,7 @@ def _checked(data: bytes, limits: MediaLimits, ref: Any, what: str) -> bytes:
     return data
 
 
-def _from_string(ref: str, fetch: Any, limits: MediaLimits, kind: str) -> SourceData:
+def _from_string(ref: str, fetch: FetchPolicy | None, limits: MediaLimits, kind: str) -> SourceData:
     text = ref.strip()
     if text[:5].lower() == "data:":
         return _from_data_uri(text, limits, ref)
@@ -164,7 +167,7 @@ def _from_path(path: str, limits: MediaLimits, ref: Any) -> SourceData:
     return SourceData(None, path, path)
 
 
-def _from_url(url: str, fetch: Any, limits: MediaLimits) -> SourceData:
+def _from_url(url: str, fetch: FetchPolicy | None, limits: MediaLimits) -> SourceData:
     from omniembed.inputs.fetch import fetch_bytes  # imports httpx: only when a URL is actually given
 
     cap = limits.max_bytes if fetch is None else min(limits.max_bytes, fetch.max_bytes)
@@ -217,9 +220,7 @@ def _from_file_object(fh: Any, limits: MediaLimits) -> SourceData:
     if isinstance(data, str):
         raise UnsupportedInputError("the file object is in text mode; open media files with mode 'rb'", item=fh)
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise UnsupportedInputError(
-            f"the file object's read() returned {type(data).__name__}, expected bytes", item=fh
-        )
+        raise UnsupportedInputError(f"the file object's read() returned {type(data).__name__}, expected bytes", item=fh)
     name = getattr(fh, "name", None)
     label = name if isinstance(name, str) else describe_item(fh)
     data = bytes(data)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from omniembed.inputs.audio import (
 from omniembed.inputs.image import _pil, as_numpy, channels_last, decode_animation, to_uint8
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
+
+if TYPE_CHECKING:
+    from omniembed.inputs.fetch import FetchPolicy
 
 __all__ = ["VideoClip", "VideoSampling", "load_video", "sample_indices"]
 
@@ -75,12 +78,18 @@ class VideoClip:
     @property
     def video_metadata(self) -> dict[str, Any]:
         """The transformers ``VideoMetadata`` fields of this clip."""
-        return {"total_num_frames": self.total_frames, "fps": self.fps, "duration": self.duration,
-                "frames_indices": list(self.frame_indices)}
+        return {
+            "total_num_frames": self.total_frames,
+            "fps": self.fps,
+            "duration": self.duration,
+            "frames_indices": list(self.frame_indices),
+        }
 
     def __repr__(self) -> str:
-        return (f"VideoClip(frames={tuple(self.frames.shape)}, fps={self.fps}, duration={self.duration}, "
-                f"audio={self.audio!r})")
+        return (
+            f"VideoClip(frames={tuple(self.frames.shape)}, fps={self.fps}, duration={self.duration}, "
+            f"audio={self.audio!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -108,8 +117,9 @@ def sample_indices(
     if sampling.num_frames is not None:
         if sampling.num_frames > limits.max_video_frames:
             raise MediaTooLargeError(
-                f"num_frames={sampling.num_frames} is more than MediaLimits.max_video_frames="
-                f"{limits.max_video_frames}", item=item)
+                f"num_frames={sampling.num_frames} is more than MediaLimits.max_video_frames={limits.max_video_frames}",
+                item=item,
+            )
         count = sampling.num_frames
     else:
         count = total if not (sampling.fps and fps) else max(1, int(total / fps * sampling.fps))
@@ -122,7 +132,7 @@ def load_video(
     *,
     sampling: VideoSampling | None = None,
     limits: MediaLimits | None = None,
-    fetch: Any = None,
+    fetch: FetchPolicy | None = None,
     with_audio: bool = False,
     audio_sampling_rate: int | None = 16000,
 ) -> VideoClip:
@@ -138,15 +148,22 @@ def load_video(
     if isinstance(ref, dict):
         if "array" not in ref:
             raise UnsupportedInputError(
-                f"a video dict needs 'array' and 'video_metadata' keys, got {sorted(map(str, ref))}", item=ref)
+                f"a video dict needs 'array' and 'video_metadata' keys, got {sorted(map(str, ref))}", item=ref
+            )
         return _from_frames(ref["array"], ref.get("video_metadata"), sampling, limits, ref)
-    if isinstance(ref, (list, tuple)) or isinstance(ref, np.ndarray) or type(ref).__module__.split(".")[0] == "torch":
+    if isinstance(ref, (list, tuple, np.ndarray)) or type(ref).__module__.split(".")[0] == "torch":
         return _from_frames(ref, None, sampling, limits, ref)
     if isinstance(ref, _pil().Image):
         return _from_frames([ref], None, sampling, limits, ref)
     source = read_source(ref, fetch=fetch, limits=limits, kind="video")
-    return decode_video_source(source, sampling=sampling, limits=limits, with_audio=with_audio,
-                               audio_sampling_rate=audio_sampling_rate, item=ref)
+    return decode_video_source(
+        source,
+        sampling=sampling,
+        limits=limits,
+        with_audio=with_audio,
+        audio_sampling_rate=audio_sampling_rate,
+        item=ref,
+    )
 
 
 # ------------------------------------------------------------------------------------------- in memory
@@ -164,8 +181,7 @@ def _frames_array(frames: Any, item: Any) -> np.ndarray:
         Image = _pil()
         from omniembed.inputs.image import _to_rgb
 
-        parts = [np.asarray(_to_rgb(f, (255, 255, 255))) if isinstance(f, Image.Image) else as_numpy(f)
-                 for f in frames]
+        parts = [np.asarray(_to_rgb(f, (255, 255, 255))) if isinstance(f, Image.Image) else as_numpy(f) for f in frames]
         if len({p.shape for p in parts}) != 1 or len({p.dtype for p in parts}) != 1:
             raise UnsupportedInputError("all frames of a video must have the same shape and dtype", item=item)
         a = np.stack(parts)
@@ -177,8 +193,8 @@ def _frames_array(frames: Any, item: Any) -> np.ndarray:
         a = a[..., None]  # a list of (H, W) grey frames
     if a.ndim != 4:
         raise UnsupportedInputError(
-            f"a video array must be (T, H, W, C) or (T, C, H, W) (or (1, T, …)), got shape {tuple(a.shape)}",
-            item=item)
+            f"a video array must be (T, H, W, C) or (T, C, H, W) (or (1, T, …)), got shape {tuple(a.shape)}", item=item
+        )
     is_torch = type(frames).__module__.split(".")[0] == "torch"
     a = to_uint8(channels_last(a, channels_first_hint=is_torch, item=item), item)
     channels = a.shape[-1]
@@ -191,8 +207,14 @@ def _frames_array(frames: Any, item: Any) -> np.ndarray:
     return a
 
 
-def _from_frames(frames: Any, metadata: Any, sampling: VideoSampling, limits: MediaLimits, item: Any,
-                 starts: Sequence[float] | None = None) -> VideoClip:
+def _from_frames(
+    frames: Any,
+    metadata: Any,
+    sampling: VideoSampling,
+    limits: MediaLimits,
+    item: Any,
+    starts: Sequence[float] | None = None,
+) -> VideoClip:
     a = _frames_array(frames, item)
     total, height, width = a.shape[0], a.shape[1], a.shape[2]
     if total == 0:
@@ -202,8 +224,10 @@ def _from_frames(frames: Any, metadata: Any, sampling: VideoSampling, limits: Me
     fps = float(fps) if fps else None
     duration = _meta(metadata, "duration") or (total / fps if fps else None)
     if duration is not None and duration > limits.max_video_seconds:
-        raise MediaTooLargeError(f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds="
-                                 f"{limits.max_video_seconds:g}", item=item)
+        raise MediaTooLargeError(
+            f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
+            item=item,
+        )
     picked = sample_indices(total, fps, sampling, limits, item)
     source_indices = _meta(metadata, "frames_indices")
     source_indices = list(source_indices) if source_indices is not None and len(source_indices) == total else None
@@ -212,14 +236,24 @@ def _from_frames(frames: Any, metadata: Any, sampling: VideoSampling, limits: Me
         times = [float(starts[i]) for i in picked]
     else:
         times = [i / fps if fps else float(i) for i in indices]
-    return VideoClip(np.ascontiguousarray(a[picked]), fps, times, [int(i) for i in indices],
-                     float(duration) if duration is not None else None, None, total)
+    return VideoClip(
+        np.ascontiguousarray(a[picked]),
+        fps,
+        times,
+        [int(i) for i in indices],
+        float(duration) if duration is not None else None,
+        None,
+        total,
+    )
 
 
 def _check_size(width: int, height: int, limits: MediaLimits, item: Any) -> None:
     if width * height > limits.max_video_pixels:
-        raise MediaTooLargeError(f"video frames are {width}×{height}, more than MediaLimits.max_video_pixels="
-                                 f"{limits.max_video_pixels} pixels", item=item)
+        raise MediaTooLargeError(
+            f"video frames are {width}×{height}, more than MediaLimits.max_video_pixels="
+            f"{limits.max_video_pixels} pixels",
+            item=item,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- decoding
@@ -261,13 +295,15 @@ def decode_video_source(
             indices = sample_indices(info.total, info.fps, sampling, limits, item)
             targets = [i / info.fps for i in indices]
             frames, times = _decode_at(container, stream, targets, info, limits, item)
-        return VideoClip(np.stack(frames), info.fps, times, [int(round(t * info.fps)) for t in times],
-                         info.duration, None, info.total)
+        return VideoClip(
+            np.stack(frames), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
+        )
 
     clip = av_guarded(decode, item)
     if with_audio:
-        clip.audio = decode_audio_source(source, sampling_rate=audio_sampling_rate, limits=limits, item=item,
-                                         required=False)
+        clip.audio = decode_audio_source(
+            source, sampling_rate=audio_sampling_rate, limits=limits, item=item, required=False
+        )
     return clip
 
 
@@ -279,7 +315,7 @@ def _probe(container: Any, stream: Any, limits: MediaLimits, item: Any) -> _Stre
     start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
     fps = float(stream.average_rate or stream.guessed_rate or 0) or None
     duration = container_seconds(container, stream)
-    total = stream.frames or (int(round(duration * fps)) if duration and fps else 0)
+    total = stream.frames or (round(duration * fps) if duration and fps else 0)
     if not (fps and duration and total):
         # No usable metadata (e.g. a live-recorded WebM): count packets and read the last timestamp without
         # decoding anything (demuxing a 10-minute file this way takes milliseconds), then rewind.
@@ -298,8 +334,10 @@ def _probe(container: Any, stream: Any, limits: MediaLimits, item: Any) -> _Stre
     if not total or not fps or not duration:
         raise MediaDecodeError("the video stream holds no frames (or no timing information)", item=item)
     if duration > limits.max_video_seconds:
-        raise MediaTooLargeError(f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds="
-                                 f"{limits.max_video_seconds:g}", item=item)
+        raise MediaTooLargeError(
+            f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
+            item=item,
+        )
     return _StreamInfo(fps, duration, total, start, time_base)
 
 
@@ -324,18 +362,27 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
                     container.seek(offset, stream=stream, backward=True)
                     landed_by_seek = True
                 frames = _iter_frames(container, stream)
-            except Exception:  # an unseekable input: decode everything in order from here
+            except Exception:  # noqa: BLE001 - an unseekable input: decode everything in order from here
                 can_seek = False
                 frames = frames or _iter_frames(container, stream)
-        took = False
+        took = restarted = False
         for frame in frames:
             t = float(frame.time) - info.start if frame.pts is not None else position + 1.0 / info.fps
             if landed_by_seek:
-                seek_gap = max(seek_gap, target - t)  # this keyframe distance is what every seek costs
                 landed_by_seek = False
+                if t > target + tolerance:
+                    # The demuxer overshot the target (an imprecise index, e.g. MPEG-TS): stop trusting seeks
+                    # and decode this file in order from the start instead of taking a wrong frame.
+                    can_seek, restarted = False, True
+                    container.seek(0)
+                    frames = _iter_frames(container, stream)
+                    break
+                seek_gap = max(seek_gap, target - t)  # this keyframe distance is what every seek costs
             if t > limits.max_video_seconds + _SLACK_SECONDS:
-                raise MediaTooLargeError("video runs past MediaLimits.max_video_seconds="
-                                         f"{limits.max_video_seconds:g} while decoding", item=item)
+                raise MediaTooLargeError(
+                    f"video runs past MediaLimits.max_video_seconds={limits.max_video_seconds:g} while decoding",
+                    item=item,
+                )
             position, last = t, frame
             rgb = None
             while len(picked) < len(targets) and t >= targets[len(picked)] - tolerance:
@@ -344,10 +391,10 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
                 took = True
             if took:
                 break
-        if not took:
+        if not (took or restarted):
             break  # end of stream
     if len(picked) < len(targets):
-        picked += _fill_tail(targets[len(picked):], last, position, info, limits, item)
+        picked += _fill_tail(targets[len(picked) :], last, position, info, limits, item)
     return [p[0] for p in picked], [round(p[1], 6) for p in picked]
 
 
@@ -358,8 +405,11 @@ def _fill_tail(missing, last, position, info: _StreamInfo, limits: MediaLimits, 
         raise MediaDecodeError("no video frame could be decoded (truncated or corrupt file)", item=item)
     shortfall = missing[-1] - position
     if shortfall > max(1.0, 0.1 * info.duration):
-        raise MediaDecodeError(f"truncated or corrupt video: frames stop at {position:.2f}s but the container "
-                               f"says it lasts {info.duration:.2f}s", item=item)
+        raise MediaDecodeError(
+            f"truncated or corrupt video: frames stop at {position:.2f}s but the container "
+            f"says it lasts {info.duration:.2f}s",
+            item=item,
+        )
     rgb = _to_rgb_array(last, limits, item)
     return [(rgb, position)] * len(missing)
 
@@ -368,5 +418,5 @@ def _to_rgb_array(frame: Any, limits: MediaLimits, item: Any) -> np.ndarray:
     _check_size(frame.width, frame.height, limits, item)
     rgb = frame.to_ndarray(format="rgb24")
     # Phone videos store their orientation as a display matrix (the video's EXIF); players honour it.
-    turns = int(round(float(getattr(frame, "rotation", 0) or 0) / 90.0)) % 4
+    turns = round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
     return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb

@@ -79,7 +79,7 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
     return jobs, failures
 
 
-def media_loader(model: Any, media: Any):
+def media_loader(model: Any, media: Any, processing_kwargs: dict | None = None):
     """The per-item loader: text passes through; media go through omniembed.inputs with the model's needs."""
     from omniembed.backbones.media import media_hints
 
@@ -89,7 +89,7 @@ def media_loader(model: Any, media: Any):
         from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
 
         if job.modality not in hints:
-            hints[job.modality] = media_hints(model[0], job.modality)
+            hints[job.modality] = media_hints(model[0], job.modality, processing_kwargs)
         return load_item(job.item, job.modality, options=media, **hints[job.modality])
 
     return load
@@ -123,7 +123,8 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
         batches = plan_batches(jobs, req.batch_size)
         any_media = any(j.modality != "text" for j in jobs)
         workers = req.num_workers if req.num_workers is not None else (min(4, os.cpu_count() or 1) if any_media else 0)
-        runner = BatchRunner(media_loader(model, req.media), num_workers=workers if any_media else 0,
+        loader = media_loader(model, req.media, req.model_kwargs.get("processing_kwargs"))
+        runner = BatchRunner(loader, num_workers=workers if any_media else 0,
                              on_error=req.on_error, needs_loading=lambda job: job.modality != "text")
         extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}
         processing_kwargs = req.model_kwargs.get("processing_kwargs")

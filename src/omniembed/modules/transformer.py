@@ -188,10 +188,16 @@ class Transformer(Module):
 
         return isinstance(modality, tuple) and supports(self.modalities, modality)
 
-    def media_hints(self) -> dict[str, Any]:
+    def media_hints(self, processing_kwargs: dict | None = None) -> dict[str, Any]:
         """What ``inputs.load_item`` should produce for this model: ``image_size`` (the shortest side the image
         processor needs, so large JPEGs decode at reduced scale), ``sampling_rate`` (the feature extractor's) and
-        ``video_sampling`` (e.g. exactly 8 frames for X-CLIP)."""
+        ``video_sampling`` (e.g. exactly 8 frames for X-CLIP; the reference's ``processing_kwargs={"video":
+        {"num_frames" | "fps" | "do_sample_frames"}}``, saved or per call, choose it for other models).
+
+        Example:
+            >>> Transformer(xclip_folder).media_hints()["video_sampling"].num_frames   # doctest: +SKIP
+            8
+        """
         from omniembed.backbones import video
 
         hints: dict[str, Any] = {}
@@ -201,7 +207,7 @@ class Transformer(Module):
         extractor = audio.feature_extractor_of(self.processor)
         if getattr(extractor, "sampling_rate", None):
             hints["sampling_rate"] = int(extractor.sampling_rate)
-        sampling = video.sampling_for(self)
+        sampling = video.sampling_for(self, self.call_kwargs("video", processing_kwargs))
         if sampling is not None:
             hints["video_sampling"] = sampling
         return hints
