@@ -154,7 +154,7 @@ def test_text_only_reranker_rejects_explicit_images(bert_ce_dir, images, explici
 
 
 def test_pair_role_probe_rejects_role_dropping_templates(tmp_path):
-    from support.models import ROLE_DROPPING_CHAT_TEMPLATE, RERANKER_CHAT_TEMPLATE, build_llama
+    from support.models import RERANKER_CHAT_TEMPLATE, ROLE_DROPPING_CHAT_TEMPLATE, build_llama
 
     folder = str(build_llama(tmp_path / "drop", chat_template=ROLE_DROPPING_CHAT_TEMPLATE))
     model = CrossEncoder(folder, device="cpu")
@@ -163,3 +163,46 @@ def test_pair_role_probe_rejects_role_dropping_templates(tmp_path):
         model.predict([("a", "b")])
     model.processor.chat_template = RERANKER_CHAT_TEMPLATE  # the documented remedy takes effect at once
     assert model.predict([("a", "b"), ("c", "d")]).shape == (2,)
+
+
+@pytest.fixture()
+def image_server(images):
+    """Serves the test images on 127.0.0.1 and counts the requests (nothing leaves the loopback interface)."""
+    import functools
+    import http.server
+    import os
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Handler, directory=os.path.dirname(images["wide_path"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_announcement_example_captions_and_an_image_url(llava_ce, images, image_server):
+    """A text query against captions and an image URL (fetched through omniembed.inputs under a FetchPolicy)."""
+    from omniembed.inputs import FetchPolicy, MediaOptions
+
+    base, hits = image_server
+    media = MediaOptions(fetch=FetchPolicy(allow_private_hosts=True))  # loopback is private: allow it for the test
+    documents = ["a photo of a cat", "a dog in a park", f"{base}/wide.png"]
+    ranked = llava_ce.rank("a cat", documents, media=media)
+    expected = llava_ce.predict([("a cat", d) for d in documents[:2]] + [("a cat", images["wide"])])
+    by_id = [r["score"] for r in sorted(ranked, key=lambda r: r["corpus_id"])]
+    assert by_id == pytest.approx(expected.tolist(), abs=1e-6)
+    hits.clear()  # an image URL as the query of every pair is fetched once per call, not once per document
+    llava_ce.rank(f"{base}/square.png", ["a", "b", "c", "d"], media=media, num_workers=4)
+    assert hits == ["/square.png"]

@@ -33,10 +33,6 @@ def _builder(name: str):
     return getattr(models, f"build_{name}", None) or getattr(mm_builders, f"build_{name}")
 
 
-FAMILIES = ("clip", "siglip", "siglip2", "align", "chinese_clip", "clap", "xclip", "wav2vec2", "hubert", "llava",
-            "llama")
-
-
 @pytest.fixture(scope="session")
 def model_dirs(tmp_path_factory) -> dict[str, str]:
     """Lazily built raw Hugging Face folders, one per family: ``model_dirs["clip"]``."""

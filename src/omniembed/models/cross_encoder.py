@@ -348,6 +348,7 @@ class CrossEncoder(ModelBase):
             >>> model.rank("a cat", ["a dog", "cat.jpg", "broken.jpg"], on_error="skip")   # doctest: +SKIP
             [{'corpus_id': 1, 'score': 0.8}, {'corpus_id': 0, 'score': 0.1}, {'corpus_id': 2, 'score': nan}]
         """
+        documents = list(documents)  # a generator would be consumed by the pairs below
         if self.num_labels != 1:
             raise ConfigError("CrossEncoder.rank() only works for models with num_labels=1. Consider using "
                               "CrossEncoder.predict() with input pairs instead.")
@@ -362,7 +363,7 @@ class CrossEncoder(ModelBase):
             device=device, pool=pool, chunk_size=chunk_size, on_error=on_error, return_failures=True,
             num_workers=num_workers, media=media, **kwargs,
         )
-        results = order_ranking(scores.tolist(), top_k, list(documents) if return_documents else None)
+        results = order_ranking(scores.tolist(), top_k, documents if return_documents else None)
         return (results, failures) if return_failures else results
 
 

@@ -214,7 +214,7 @@ def pair_roles_failure(transformer: Any, processing_kwargs: dict | None) -> str 
     conversations = [chat.to_messages(c, "message", fmt=fmt) for c in conversations]
     try:
         base, *varied = chat.render_prompts(transformer, conversations, processing_kwargs=merged)
-    except Exception as exc:  # a template that raises on the pair roles is reported, not propagated raw
+    except Exception as exc:  # noqa: BLE001 - any template error (Jinja, TypeError…) is the verdict itself
         failure: str | None = f"it raised {type(exc).__name__}: {exc}"
     else:
         dropped = [role for role, render in zip(PAIR_ROLES, varied) if render == base]
