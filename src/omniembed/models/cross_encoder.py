@@ -88,6 +88,8 @@ class CrossEncoder(ModelBase):
         keep_in_fp32_modules: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
+        if len(args) > len(_POSITIONAL):
+            raise TypeError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
         given = {"num_labels": num_labels, "max_length": max_length, "activation_fn": activation_fn}
         for name, value in zip(_POSITIONAL, args):  # v5.3-and-earlier positional order
             logger.warning("Passing `%s` as a positional argument to CrossEncoder is deprecated. Please use "
@@ -96,12 +98,11 @@ class CrossEncoder(ModelBase):
                 kwargs.setdefault("device", value)
             elif given[name] is None:
                 given[name] = value
-        if len(args) > len(_POSITIONAL):
-            raise TypeError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
         _warn_renamed(kwargs, _RENAMED, "CrossEncoder")
         for name in ("num_labels", "max_length", "activation_fn"):
-            if name in kwargs:  # arrived through a renamed argument
-                given[name] = given[name] if given[name] is not None else kwargs.pop(name)
+            if name in kwargs:  # arrived through a renamed argument; the current name wins
+                renamed = kwargs.pop(name)
+                given[name] = given[name] if given[name] is not None else renamed
         model_name_or_path = kwargs.pop("model_name_or_path", model_name_or_path)
         if "classifier_dropout" in kwargs:
             dropout = kwargs.pop("classifier_dropout")
