@@ -87,3 +87,23 @@ def test_skip_policy_isolates_an_item_that_breaks_its_batch_in_the_model_step():
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
         BatchRunner(lambda job: job, on_error="ignore")
+
+
+def test_the_same_object_listed_twice_is_decoded_once_and_failures_keep_their_own_index():
+    calls = []
+    shared_bad, shared_good = object(), object()
+
+    def load(job):
+        calls.append(job.index)
+        if job.item is shared_bad:
+            raise MediaDecodeError("not a valid image", item="x.jpg")
+        return "decoded"
+
+    runner = BatchRunner(load, num_workers=2, on_error="skip")
+    batch = [Job(0, shared_good, "image"), Job(1, shared_bad, "image"), Job(2, shared_good, "image"),
+             Job(3, shared_bad, "image")]
+    results = runner.run([batch], lambda jobs, values: values)
+    assert results == {0: "decoded", 2: "decoded"}
+    assert len(calls) == 2
+    assert [f.index for f in runner.failures] == [1, 3]
+    assert [str(f.error).split(" ")[1] for f in runner.failures] == ["1", "3"]

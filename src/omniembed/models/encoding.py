@@ -6,18 +6,16 @@ Kept apart from the SentenceTransformer class so the public class stays a readab
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from omniembed.errors import ConfigError, InputError, ItemFailure
 from omniembed.inputs import detect
 from omniembed.processing import outputs
-from omniembed.processing.pipeline import BatchRunner, Job, check_on_error, input_length, plan_batches
+from omniembed.processing.pipeline import Job, check_on_error, input_length, run_jobs
 from omniembed.util.tensor import batch_to_device
 
 logger = logging.getLogger(__name__)
@@ -118,37 +116,21 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
     model.eval()
 
     jobs, failures = detect_jobs(model, items, req.on_error)
-    rows: list[Any] = [None] * len(items)
-    if jobs:
-        batches = plan_batches(jobs, req.batch_size)
-        any_media = any(j.modality != "text" for j in jobs)
-        workers = req.num_workers if req.num_workers is not None else (min(4, os.cpu_count() or 1) if any_media else 0)
-        loader = media_loader(model, req.media, req.model_kwargs.get("processing_kwargs"))
-        runner = BatchRunner(loader, num_workers=workers if any_media else 0,
-                             on_error=req.on_error, needs_loading=lambda job: job.modality != "text")
-        extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}
-        processing_kwargs = req.model_kwargs.get("processing_kwargs")
+    loader = media_loader(model, req.media, req.model_kwargs.get("processing_kwargs"))
+    extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}
+    processing_kwargs = req.model_kwargs.get("processing_kwargs")
 
-        def process(batch_jobs: list[Job], values: list[Any]) -> list[Any]:
-            features = model.preprocess(values, req.prompt, modality=batch_jobs[0].modality,
-                                        processing_kwargs=processing_kwargs, **extra)
-            features = batch_to_device(features, device)
-            with torch.inference_mode():
-                out = model.forward(features, **extra)
-            return split_rows(out, req)
+    def process(batch_jobs: list[Job], values: list[Any]) -> list[Any]:
+        features = model.preprocess(values, req.prompt, modality=batch_jobs[0].modality,
+                                    processing_kwargs=processing_kwargs, **extra)
+        features = batch_to_device(features, device)
+        with torch.inference_mode():
+            out = model.forward(features, **extra)
+        return split_rows(out, req)
 
-        bar = tqdm(total=len(jobs), desc="Batches", disable=not show)
-        try:
-            results = runner.run(batches, process, progress=bar)
-        finally:
-            bar.close()
-        failures.extend(runner.failures)
-        for index, row in results.items():
-            rows[index] = row
-    failures.sort(key=lambda f: f.index)
-    if failures:
-        logger.warning("%d of %d inputs failed and were skipped: %s", len(failures), len(items),
-                       "; ".join(str(f) for f in failures[:5]))
+    rows = run_jobs(jobs, len(items), batch_size=req.batch_size, load=loader,
+                    needs_loading=lambda job: job.modality != "text", process=process, failures=failures,
+                    num_workers=req.num_workers, on_error=req.on_error, show_progress_bar=show)
     result = outputs.finalize_embeddings(
         rows, output_value=req.output_value, precision=req.precision, convert_to_numpy=convert_to_numpy,
         convert_to_tensor=convert_to_tensor, width=model.get_embedding_dimension(), dtype=model.dtype,

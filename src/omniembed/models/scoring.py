@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from omniembed.errors import ConfigError, InputError, ItemFailure
 from omniembed.models import pairs
-from omniembed.processing.pipeline import BatchRunner, Job, check_on_error, plan_batches
+from omniembed.processing.pipeline import Job, check_on_error, run_jobs
 from omniembed.util.tensor import batch_to_device
 
 logger = logging.getLogger(__name__)
@@ -126,34 +124,18 @@ def run_predict(model: Any, req: ScoreRequest) -> tuple[Any, list[ItemFailure]]:
     num_labels = model.num_labels
 
     jobs, failures = classify_jobs(model, items, req.on_error)
-    rows: list[torch.Tensor | None] = [None] * len(items)
-    if jobs:
-        any_media = any(job.item.needs_loading for job in jobs)
-        workers = req.num_workers if req.num_workers is not None else (min(4, os.cpu_count() or 1) if any_media else 0)
-        runner = BatchRunner(pairs.make_loader(model, req.media), num_workers=workers if any_media else 0,
-                             on_error=req.on_error, needs_loading=lambda job: job.item.needs_loading)
+    def process(batch_jobs: list[Job], values: list[pairs.Pair]) -> list[torch.Tensor]:
+        features = pairs.preprocess(model, batch_jobs[0].modality, values, req.prompt, req.processing_kwargs)
+        features = batch_to_device(features, device)
+        with torch.inference_mode():
+            out = model.forward(features)
+            scores = postprocess(out["scores"], num_labels=num_labels, activation_fn=req.activation_fn,
+                                 apply_softmax=req.apply_softmax)
+        return list(scores)
 
-        def process(batch_jobs: list[Job], values: list[pairs.Pair]) -> list[torch.Tensor]:
-            features = pairs.preprocess(model, batch_jobs[0].modality, values, req.prompt, req.processing_kwargs)
-            features = batch_to_device(features, device)
-            with torch.inference_mode():
-                out = model.forward(features)
-                scores = postprocess(out["scores"], num_labels=num_labels, activation_fn=req.activation_fn,
-                                     apply_softmax=req.apply_softmax)
-            return list(scores)
-
-        bar = tqdm(total=len(jobs), desc="Batches", disable=not show)
-        try:
-            results = runner.run(plan_batches(jobs, req.batch_size), process, progress=bar)
-        finally:
-            bar.close()
-        failures.extend(runner.failures)
-        for index, row in results.items():
-            rows[index] = row
-    failures.sort(key=lambda f: f.index)
-    if failures:
-        logger.warning("%d of %d pairs failed and were skipped: %s", len(failures), len(items),
-                       "; ".join(str(f) for f in failures[:5]))
+    rows = run_jobs(jobs, len(items), batch_size=req.batch_size, load=pairs.make_loader(model, req.media),
+                    needs_loading=lambda job: job.item.needs_loading, process=process, failures=failures,
+                    num_workers=req.num_workers, on_error=req.on_error, show_progress_bar=show, noun="pairs")
     result = finalize_scores(rows, num_labels=num_labels, convert_to_numpy=req.convert_to_numpy,
                              convert_to_tensor=req.convert_to_tensor, device=device)
     if singular:

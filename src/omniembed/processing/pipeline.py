@@ -18,7 +18,9 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -78,6 +80,9 @@ class BatchRunner:
         self.prefetch_batches = max(1, prefetch_batches)
         self.needs_loading = needs_loading
         self.failures: list[ItemFailure] = []
+        # The same object listed twice (one lazily opened PIL image, one path string) is decoded once: two
+        # threads decoding one PIL file handle at once corrupt each other. Entries live while in flight only.
+        self._in_flight: dict[tuple[int, str], Future] = {}
 
     def run(
         self,
@@ -107,11 +112,23 @@ class BatchRunner:
     def _submit(self, pool: ThreadPoolExecutor | None, batch: list[Job]) -> list[Future | None]:
         if pool is None:
             return [None] * len(batch)
-        return [pool.submit(self.load, job) if self.needs_loading(job) else None for job in batch]
+        futures: list[Future | None] = []
+        for job in batch:
+            if not self.needs_loading(job):
+                futures.append(None)
+                continue
+            key = (id(job.item), repr(job.modality))
+            if key not in self._in_flight:
+                self._in_flight[key] = pool.submit(self.load, job)
+            futures.append(self._in_flight[key])
+        return futures
 
     def _finish(self, batch, futures, process, results, progress) -> None:
         loaded_jobs, loaded = [], []
         for job, future in zip(batch, futures):
+            key = (id(job.item), repr(job.modality))
+            if future is not None and self._in_flight.get(key) is future:
+                del self._in_flight[key]  # later batches holding the same future keep their own reference
             try:
                 if future is not None:
                     value = future.result()
@@ -120,7 +137,8 @@ class BatchRunner:
                 else:
                     value = job.item
             except InputError as exc:
-                self._fail(job, exc)
+                # a shared future hands every job the same exception object: each failure gets its own index
+                self._fail(job, copy.copy(exc) if future is not None else exc)
                 continue
             loaded_jobs.append(job)
             loaded.append(value)
@@ -173,3 +191,51 @@ def input_length(item: Any) -> int:
     if isinstance(item, list) and item and isinstance(item[0], dict):  # chat messages: their text length
         return sum(len(str(m.get("content", ""))) for m in item)
     return 1
+
+
+def default_workers(jobs: Sequence[Job], needs_loading: Callable[[Job], bool], requested: int | None) -> int:
+    """Threads for decoding: none when nothing needs loading (text), else ``requested`` or min(4, CPUs)."""
+    if not any(needs_loading(job) for job in jobs):
+        return 0
+    return requested if requested is not None else min(4, os.cpu_count() or 1)
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    n_items: int,
+    *,
+    batch_size: int,
+    load: Callable[[Job], Any],
+    needs_loading: Callable[[Job], bool],
+    process: Callable[[list[Job], list[Any]], list[Any]],
+    failures: list[ItemFailure],
+    num_workers: int | None = None,
+    on_error: OnError = "raise",
+    show_progress_bar: bool = False,
+    noun: str = "inputs",
+) -> list[Any]:
+    """Plan, load and process ``jobs``; one result per input position (None where the item failed).
+
+    Failures (from detection, already in ``failures``, and from loading/processing) end sorted by index, and
+    a warning summarises them.
+    """
+    from tqdm.auto import tqdm
+
+    rows: list[Any] = [None] * n_items
+    if jobs:
+        runner = BatchRunner(load, num_workers=default_workers(jobs, needs_loading, num_workers),
+                             on_error=on_error, needs_loading=needs_loading)
+        bar = tqdm(total=len(jobs), desc="Batches", disable=not show_progress_bar)
+        try:
+            results = runner.run(plan_batches(jobs, batch_size), process, progress=bar)
+        finally:
+            bar.close()
+        failures.extend(runner.failures)
+        for index, row in results.items():
+            rows[index] = row
+    failures.sort(key=lambda f: f.index)
+    if failures:
+        logger.warning("%d of %d %s failed and were skipped: %s", len(failures), n_items, noun,
+                       "; ".join(str(f) for f in failures[:5]))
+    return rows
+
