@@ -185,3 +185,26 @@ def test_audio_track_of_a_video(av_clip, ramp_video):
     assert abs(clip.duration - 3.0) < 0.05 and abs(peak_hz(clip) - 440) <= 5
     with pytest.raises(MediaDecodeError, match="no decodable audio stream"):
         load_audio(ramp_video)
+
+
+def test_truncated_wav_is_refused_not_embedded_as_a_shorter_clip(tmp_path):
+    import io
+    import wave
+
+    import numpy as np
+
+    from omniembed.errors import MediaDecodeError
+    from omniembed.inputs import load_audio
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes((np.sin(np.arange(16000 * 4) / 5) * 9000).astype("<i2").tobytes())
+    whole = buffer.getvalue()
+    assert load_audio(whole, sampling_rate=16000).duration == pytest.approx(4.0, abs=0.01)
+    with pytest.raises(MediaDecodeError, match=r"truncated audio: the WAV header declares 128044 bytes but the data has only 42681"):
+        load_audio(whole[: len(whole) // 3], sampling_rate=16000)
+    # a small shortfall (a last partial block) is still accepted
+    assert load_audio(whole[:-200], sampling_rate=16000).duration == pytest.approx(4.0, abs=0.02)

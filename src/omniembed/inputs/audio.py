@@ -278,6 +278,8 @@ def decode_audio_source(
     """Decode the first audio stream of ``source``. With ``required=False`` a file without audio gives None."""
     item = source.name if item is None else item
 
+    _check_riff_length(source, item)
+
     def decode() -> AudioClip | None:
         with open_container(source) as container:
             stream = first_stream(container.streams.audio)
@@ -325,11 +327,46 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
         _collect(out, chunks, mono)
     if not chunks:
         raise MediaDecodeError("no audio samples could be decoded (empty or corrupt stream)", item=item)
+    _check_complete(container, seconds, sum(c.shape[-1] for c in chunks) / out_rate, item)
     if mono:
         return AudioClip(np.concatenate(chunks).astype(np.float32, copy=False), int(out_rate))
     if len({c.shape[0] for c in chunks}) != 1:
         raise MediaDecodeError("the channel count changes inside the stream; load it with mono=True", item=item)
     return AudioClip(np.concatenate(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
+
+
+# Containers whose header states the exact length; MP3/ADTS durations are bitrate estimates and may be off.
+_EXACT_LENGTH_FORMATS = ("wav", "w64", "flac", "aiff", "mov", "mp4", "m4a", "ogg", "caf")
+
+
+def _check_complete(container: Any, declared: float | None, decoded: float, item: Any) -> None:
+    """A file cut short decodes to a shorter clip; refuse it rather than embed part of it as if it were whole."""
+    names = container.format.name.split(",")
+    if declared is None or not any(n in _EXACT_LENGTH_FORMATS for n in names):
+        return
+    if declared - decoded > max(_SLACK_SECONDS, 0.1 * declared):
+        raise MediaDecodeError(
+            f"truncated audio: the {names[0]} header declares {declared:.2f}s but only {decoded:.2f}s decode",
+            item=item,
+        )
+
+
+def _check_riff_length(source: SourceData, item: Any) -> None:
+    """FFmpeg sizes a WAV by the file, not its header, so a cut-off WAV looks complete to it: compare the two."""
+    if source.data is not None:
+        head, size = source.data[:12], len(source.data)
+    else:
+        with open(source.path, "rb") as handle:
+            head = handle.read(12)
+        size = os.path.getsize(source.path)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    declared = int.from_bytes(head[4:8], "little") + 8
+    # 0 and 0xFFFFFFFF mark streamed WAVs whose writer never knew the length
+    if 0 < declared - 8 < 0xFFFFFFFF and declared - size > max(4096, 0.1 * declared):
+        raise MediaDecodeError(
+            f"truncated audio: the WAV header declares {declared} bytes but the data has only {size}", item=item
+        )
 
 
 def _collect(frame: Any, chunks: list[np.ndarray], mono: bool) -> int:
