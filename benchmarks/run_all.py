@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["bench_text.py", "bench_image_preprocess.py", "bench_cross_encoder.py", "compat_check.py"]
+SCRIPTS = ["bench_text.py", "bench_image_preprocess.py", "bench_cross_encoder.py", "compat_check.py",
+           "compat_multimodal.py"]
 
 
 def main() -> int:
