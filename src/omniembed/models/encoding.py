@@ -77,6 +77,16 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
     return jobs, failures
 
 
+def sort_by_tokens(model: Any, jobs: list[Job]) -> None:
+    """Replace character lengths of plain texts by token counts when the first module can count them."""
+    count = getattr(model[0], "token_lengths", None)
+    texts = [job for job in jobs if job.modality == "text" and isinstance(job.item, str)]
+    if count is None or len(texts) < 2:
+        return
+    for job, length in zip(texts, count([job.item for job in texts])):
+        job.length = length
+
+
 def media_loader(model: Any, media: Any, processing_kwargs: dict | None = None):
     """The per-item loader: text passes through; media go through omniembed.inputs with the model's needs."""
     from omniembed.backbones.media import media_hints
@@ -116,6 +126,7 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
     model.eval()
 
     jobs, failures = detect_jobs(model, items, req.on_error)
+    sort_by_tokens(model, jobs)
     loader = media_loader(model, req.media, req.model_kwargs.get("processing_kwargs"))
     extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}
     processing_kwargs = req.model_kwargs.get("processing_kwargs")

@@ -212,6 +212,15 @@ class Transformer(Module):
             hints["video_sampling"] = sampling
         return hints
 
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Token counts (truncated as preprocess will), so batches can be sorted by real length: less padding."""
+        tokenizer = self.tokenizer
+        if not getattr(tokenizer, "is_fast", False):
+            return [len(t) for t in texts]  # slow tokenizers would cost more than the padding they save
+        encoded = tokenizer(texts, add_special_tokens=True, truncation=self.max_seq_length is not None,
+                            max_length=self.max_seq_length)
+        return [len(ids) for ids in encoded["input_ids"]]
+
     def _prompt_length(self, prompt: str) -> int:
         if prompt not in self._prompt_lengths:
             self._prompt_lengths[prompt] = text.prompt_token_count(self.tokenizer, prompt)
