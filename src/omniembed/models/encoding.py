@@ -77,14 +77,24 @@ def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job],
     return jobs, failures
 
 
-def sort_by_tokens(model: Any, jobs: list[Job]) -> None:
-    """Replace character lengths of plain texts by token counts when the first module can count them."""
+def sort_by_tokens(model: Any, jobs: list[Job], text_of: Any = None) -> None:
+    """Replace character lengths by token counts when the first module can count them (less padding).
+
+    ``text_of(job)`` gives the job's text or (a, b) text pair, or None for jobs to leave alone; by default
+    plain-text items.
+    """
     count = getattr(model[0], "token_lengths", None)
-    texts = [job for job in jobs if job.modality == "text" and isinstance(job.item, str)]
+    if text_of is None:
+        def text_of(job: Job) -> Any:
+            return job.item if job.modality == "text" and isinstance(job.item, str) else None
+    texts = [(job, text) for job in jobs if (text := text_of(job)) is not None]
     if count is None or len(texts) < 2:
         return
-    for job, length in zip(texts, count([job.item for job in texts])):
-        job.length = length
+    for kind in (str, tuple):  # a tokenizer call takes texts or pairs, not both
+        group = [(job, text) for job, text in texts if isinstance(text, kind)]
+        lengths = count([text for _, text in group]) if len(group) > 1 else None
+        for (job, _), length in zip(group, lengths or []):
+            job.length = length
 
 
 def media_loader(model: Any, media: Any, processing_kwargs: dict | None = None):

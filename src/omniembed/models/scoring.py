@@ -26,6 +26,7 @@ import torch
 
 from omniembed.errors import ConfigError, InputError, ItemFailure
 from omniembed.models import pairs
+from omniembed.models.encoding import sort_by_tokens
 from omniembed.processing.pipeline import Job, check_on_error, run_jobs
 from omniembed.util.tensor import batch_to_device
 
@@ -94,6 +95,13 @@ def classify_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job
     return jobs, failures
 
 
+def _text_pair(job: Job) -> tuple[str, str] | None:
+    sides = job.item.sides
+    if job.modality == pairs.TEXT_PAIR and len(sides) == 2 and all(isinstance(s, str) for s in sides):
+        return tuple(sides)
+    return None
+
+
 def postprocess(scores: torch.Tensor, *, num_labels: int, activation_fn: Any, apply_softmax: bool) -> torch.Tensor:
     """The reference's order: fp32 upcast (ties in bf16 logits are real) → activation → squeeze → softmax."""
     if torch.is_floating_point(scores) and torch.finfo(scores.dtype).bits < 32:
@@ -124,6 +132,8 @@ def run_predict(model: Any, req: ScoreRequest) -> tuple[Any, list[ItemFailure]]:
     num_labels = model.num_labels
 
     jobs, failures = classify_jobs(model, items, req.on_error)
+    sort_by_tokens(model, jobs, _text_pair)
+
     def process(batch_jobs: list[Job], values: list[pairs.Pair]) -> list[torch.Tensor]:
         features = pairs.preprocess(model, batch_jobs[0].modality, values, req.prompt, req.processing_kwargs)
         features = batch_to_device(features, device)

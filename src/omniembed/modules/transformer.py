@@ -212,13 +212,19 @@ class Transformer(Module):
             hints["video_sampling"] = sampling
         return hints
 
-    def token_lengths(self, texts: list[str]) -> list[int]:
-        """Token counts (truncated as preprocess will), so batches can be sorted by real length: less padding."""
+    def token_lengths(self, texts: list[str] | list[tuple[str, str]]) -> list[int] | None:
+        """Token counts of texts or of (a, b) pairs, truncated as preprocess will, so batches can be sorted by
+        real length (less padding). None when counting would cost more than it saves (slow tokenizers)."""
         tokenizer = self.tokenizer
-        if not getattr(tokenizer, "is_fast", False):
-            return [len(t) for t in texts]  # slow tokenizers would cost more than the padding they save
-        encoded = tokenizer(texts, add_special_tokens=True, truncation=self.max_seq_length is not None,
-                            max_length=self.max_seq_length)
+        if not getattr(tokenizer, "is_fast", False) or not texts:
+            return None
+        kwargs = {"add_special_tokens": True, "truncation": self.max_seq_length is not None,
+                  "max_length": self.max_seq_length}
+        if isinstance(texts[0], tuple):
+            firsts, seconds = zip(*texts)
+            encoded = tokenizer(list(firsts), list(seconds), **kwargs)
+        else:
+            encoded = tokenizer(list(texts), **kwargs)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _prompt_length(self, prompt: str) -> int:
