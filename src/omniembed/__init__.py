@@ -30,4 +30,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'omniembed' has no attribute {name!r}")
 
 
-__all__ = ["SentenceTransformer", "CrossEncoder", "OmniEmbedError", "errors", "util", "inputs", "modules", "__version__"]
+__all__ = ["CrossEncoder", "OmniEmbedError", "SentenceTransformer", "__version__", "errors", "inputs", "modules", "util"]

@@ -22,21 +22,21 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "OmniEmbedError",
     "ConfigError",
+    "InputError",
+    "ItemFailure",
+    "MediaDecodeError",
+    "MediaError",
+    "MediaFetchError",
+    "MediaTooLargeError",
+    "MissingDependencyError",
     "ModelLoadError",
     "ModelNotFoundError",
     "ModelPathIsFileError",
+    "OmniEmbedError",
     "RemoteCodeError",
-    "InputError",
     "UnsupportedInputError",
     "UnsupportedModalityError",
-    "MediaError",
-    "MediaFetchError",
-    "MediaDecodeError",
-    "MediaTooLargeError",
-    "MissingDependencyError",
-    "ItemFailure",
     "describe_item",
 ]
 

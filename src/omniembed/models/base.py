@@ -146,6 +146,23 @@ class ModelBase(nn.Sequential):
             )
         return self.prompts[name] or None
 
+    # -- calls ----------------------------------------------------------------------------------------------
+    def prepare_call(self, *, batch_size: int, on_error: str, show_progress_bar: bool | None,
+                     device: str | None) -> tuple[torch.device, bool]:
+        """Checks shared by encode/predict; moves the model only when asked; returns (device, show bar)."""
+        from omniembed.processing.pipeline import check_on_error
+
+        if batch_size is None or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size}.")
+        check_on_error(on_error)
+        if device is not None and torch.device(device) != self.device:
+            self.to(device)
+        self.eval()
+        show = show_progress_bar
+        if show is None:  # the reference's rule: a bar when the log level shows INFO
+            show = logging.getLogger("omniembed").getEffectiveLevel() <= logging.INFO
+        return self.device, show
+
     # -- properties -----------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:

@@ -12,10 +12,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.errors import ConfigError, ItemFailure
 from omniembed.inputs import detect
 from omniembed.processing import outputs
-from omniembed.processing.pipeline import Job, check_on_error, input_length, run_jobs
+from omniembed.processing.pipeline import Job, input_length, make_jobs, run_jobs
 from omniembed.util.tensor import batch_to_device
 
 logger = logging.getLogger(__name__)
@@ -59,22 +59,16 @@ def check_model_kwargs(model: Any, kwargs: dict[str, Any]) -> None:
 
 def detect_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job], list[ItemFailure]]:
     """Modality of every item, checked against the model; per-item problems become failures or raise."""
-    supported = model.modalities
-    jobs, failures = [], []
-    for index, item in enumerate(items):
-        try:
-            modality = detect.infer_modality(item, supported)
-            detect.check_modality_supported(modality, supported, owner=f"{type(model).__name__} model")
-        except InputError as exc:
-            exc.at_index(index)
-            if on_error == "raise":
-                raise
-            failures.append(ItemFailure(index, exc))
-            continue
+    supported, owner = model.modalities, f"{type(model).__name__} model"
+
+    def make_job(index: int, item: Any) -> Job:
+        modality = detect.infer_modality(item, supported)
+        detect.check_modality_supported(modality, supported, owner=owner)
         if modality == "text" and isinstance(item, dict):
             item = item["text"]  # {"text": x} is x, spelled explicitly
-        jobs.append(Job(index, item, modality, input_length(item)))
-    return jobs, failures
+        return Job(index, item, modality, input_length(item))
+
+    return make_jobs(items, make_job, on_error)
 
 
 def sort_by_tokens(model: Any, jobs: list[Job], text_of: Any = None) -> None:
@@ -114,9 +108,6 @@ def media_loader(model: Any, media: Any, processing_kwargs: dict | None = None):
 
 
 def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
-    if req.batch_size is None or req.batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {req.batch_size}.")
-    check_on_error(req.on_error)
     outputs.check_precision(req.precision, allow_none=True)
     check_model_kwargs(model, req.model_kwargs)
     convert_to_numpy, convert_to_tensor = req.convert_to_numpy, req.convert_to_tensor
@@ -124,16 +115,10 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
         convert_to_numpy = False
     if req.output_value != "sentence_embedding":
         convert_to_numpy = convert_to_tensor = False
-    show = req.show_progress_bar
-    if show is None:
-        show = logger.getEffectiveLevel() <= logging.INFO
-
+    device, show = model.prepare_call(batch_size=req.batch_size, on_error=req.on_error,
+                                      show_progress_bar=req.show_progress_bar, device=req.device)
     singular = detect.is_singular_input(req.inputs)
     items = [req.inputs] if singular else list(req.inputs)
-    if req.device is not None and torch.device(req.device) != model.device:
-        model.to(req.device)
-    device = model.device
-    model.eval()
 
     jobs, failures = detect_jobs(model, items, req.on_error)
     sort_by_tokens(model, jobs)

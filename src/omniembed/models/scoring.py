@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.errors import ItemFailure
 from omniembed.models import pairs
 from omniembed.models.encoding import sort_by_tokens
-from omniembed.processing.pipeline import Job, check_on_error, run_jobs
+from omniembed.processing.pipeline import Job, make_jobs, run_jobs
 from omniembed.util.tensor import batch_to_device
 
 logger = logging.getLogger(__name__)
@@ -81,18 +81,12 @@ def classify_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job
     message_format = ((getattr(first, "modality_config", None) or {}).get("message") or {}).get("format",
                                                                                               "structured")
     supported = model.modalities
-    jobs, failures = [], []
-    for index, item in enumerate(items):
-        try:
-            kind, pair = pairs.classify(item, supported, scorer=scorer, message_format=message_format)
-        except InputError as exc:
-            exc.at_index(index)
-            if on_error == "raise":
-                raise
-            failures.append(ItemFailure(index, exc))
-            continue
-        jobs.append(Job(index, pair, kind, pairs.pair_length(pair)))
-    return jobs, failures
+
+    def make_job(index: int, item: Any) -> Job:
+        kind, pair = pairs.classify(item, supported, scorer=scorer, message_format=message_format)
+        return Job(index, pair, kind, pairs.pair_length(pair))
+
+    return make_jobs(items, make_job, on_error)
 
 
 def _text_pair(job: Job) -> tuple[str, str] | None:
@@ -117,18 +111,10 @@ def postprocess(scores: torch.Tensor, *, num_labels: int, activation_fn: Any, ap
 
 def run_predict(model: Any, req: ScoreRequest) -> tuple[Any, list[ItemFailure]]:
     """Score every pair of ``req.inputs``; returns ``(scores, failures)`` (see CrossEncoder.predict)."""
-    if req.batch_size is None or req.batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {req.batch_size}.")
-    check_on_error(req.on_error)
-    show = req.show_progress_bar
-    if show is None:
-        show = logger.getEffectiveLevel() <= logging.INFO
+    device, show = model.prepare_call(batch_size=req.batch_size, on_error=req.on_error,
+                                      show_progress_bar=req.show_progress_bar, device=req.device)
     singular = is_singular_pair_input(req.inputs)
     items = _as_items(req.inputs, singular)
-    if req.device is not None and torch.device(req.device) != model.device:
-        model.to(req.device)
-    device = model.device
-    model.eval()
     num_labels = model.num_labels
 
     jobs, failures = classify_jobs(model, items, req.on_error)

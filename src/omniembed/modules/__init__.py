@@ -9,4 +9,4 @@ from omniembed.modules.pooling import Pooling
 from omniembed.modules.router import Asym, Router
 from omniembed.modules.transformer import Transformer
 
-__all__ = ["Module", "Transformer", "Pooling", "Dense", "Normalize", "Router", "Asym", "LogitScore", "GenerativeScore"]
+__all__ = ["Asym", "Dense", "GenerativeScore", "LogitScore", "Module", "Normalize", "Pooling", "Router", "Transformer"]

@@ -193,6 +193,23 @@ def input_length(item: Any) -> int:
     return 1
 
 
+def make_jobs(
+    items: Sequence[Any], make_job: Callable[[int, Any], Job], on_error: OnError
+) -> tuple[list[Job], list[ItemFailure]]:
+    """One Job per item via ``make_job`` (detection/validation); an InputError names its index and either
+    raises or becomes a failure, per ``on_error``."""
+    jobs, failures = [], []
+    for index, item in enumerate(items):
+        try:
+            jobs.append(make_job(index, item))
+        except InputError as exc:
+            exc.at_index(index)
+            if on_error == "raise":
+                raise
+            failures.append(ItemFailure(index, exc))
+    return jobs, failures
+
+
 def default_workers(jobs: Sequence[Job], needs_loading: Callable[[Job], bool], requested: int | None) -> int:
     """Threads for decoding: none when nothing needs loading (text), else ``requested`` or min(4, CPUs)."""
     if not any(needs_loading(job) for job in jobs):

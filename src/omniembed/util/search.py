@@ -27,7 +27,7 @@ from omniembed.errors import ConfigError
 from omniembed.util.similarity import ScoreFunction, cos_sim
 from omniembed.util.tensor import normalize_embeddings, to_float_batch_tensor
 
-__all__ = ["semantic_search", "paraphrase_mining", "paraphrase_mining_embeddings", "community_detection"]
+__all__ = ["community_detection", "paraphrase_mining", "paraphrase_mining_embeddings", "semantic_search"]
 
 
 def _positive(name: str, value: Any, minimum: int = 1) -> int:

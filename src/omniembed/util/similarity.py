@@ -29,12 +29,10 @@ from omniembed.errors import ConfigError
 from omniembed.util.tensor import normalize_embeddings, to_float_batch_tensor
 
 __all__ = [
-    "SimilarityFunction",
     "SUPPORTED_SIMILARITY_FN_NAMES",
+    "SimilarityFunction",
     "check_similarity_fn_name",
-    "similarity_fn",
     "cos_sim",
-    "pytorch_cos_sim",
     "dot_score",
     "euclidean_sim",
     "manhattan_sim",
@@ -42,6 +40,8 @@ __all__ = [
     "pairwise_dot_score",
     "pairwise_euclidean_sim",
     "pairwise_manhattan_sim",
+    "pytorch_cos_sim",
+    "similarity_fn",
 ]
 
 ScoreFunction = Callable[[Any, Any], Tensor]

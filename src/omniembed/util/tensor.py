@@ -26,12 +26,12 @@ from torch import Tensor
 from omniembed.errors import ConfigError
 
 __all__ = [
-    "to_tensor",
+    "batch_to_device",
+    "normalize_embeddings",
     "to_batch_tensor",
     "to_float_batch_tensor",
-    "normalize_embeddings",
+    "to_tensor",
     "truncate_embeddings",
-    "batch_to_device",
 ]
 
 _T = TypeVar("_T", np.ndarray, Tensor)
