@@ -38,12 +38,12 @@ import numpy as np
 from omniembed.errors import (
     MediaDecodeError,
     MediaTooLargeError,
-    MissingDependencyError,
     OmniEmbedError,
     UnsupportedInputError,
 )
 from omniembed.inputs.image import as_numpy
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.optional import require
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
@@ -80,13 +80,7 @@ class AudioClip:
 
 
 def _av():
-    try:
-        import av
-    except ImportError as exc:  # PyAV is an optional extra
-        raise MissingDependencyError(
-            "Audio and video inputs need PyAV: pip install 'omniembed[audio]' (or pip install 'av>=17.1')."
-        ) from exc
-    return av
+    return require("av", name="PyAV", purpose="Audio and video inputs", extra="audio", spec="av>=17.1")
 
 
 def load_audio(

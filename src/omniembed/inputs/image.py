@@ -39,11 +39,11 @@ import numpy as np
 from omniembed.errors import (
     MediaDecodeError,
     MediaTooLargeError,
-    MissingDependencyError,
     OmniEmbedError,
     UnsupportedInputError,
 )
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.optional import require
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
@@ -69,12 +69,9 @@ _ACCEPTED = "a PIL image, a path, URL, data URI, bytes, a file object, or an (H,
 
 
 def _pil():
-    try:
-        from PIL import Image
-    except ImportError as exc:  # Pillow is an optional extra
-        raise MissingDependencyError(
-            "Image inputs need Pillow: pip install 'omniembed[image]' (or pip install 'pillow>=12.3')."
-        ) from exc
+    require("PIL", name="Pillow", purpose="Image inputs", extra="image", spec="pillow>=12.3")
+    from PIL import Image
+
     return Image
 
 
