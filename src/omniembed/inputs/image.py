@@ -43,7 +43,7 @@ from omniembed.errors import (
     UnsupportedInputError,
 )
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
-from omniembed.inputs.optional import require
+from omniembed.optional import require
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:

@@ -1,7 +1,9 @@
-"""Optional decoders (Pillow, PyAV) are imported on first use, with an install hint when they are missing.
+"""Optional dependencies (Pillow, PyAV, FastAPI, LanceDB, Ray…) are imported on first use.
+
+When one is missing, the error names the omniembed extra that installs it.
 
 Example:
-    >>> from omniembed.inputs.optional import require
+    >>> from omniembed.optional import require
     >>> require("json", name="json", purpose="JSON", extra="all", spec="json").__name__
     'json'
 """
