@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+import pytest
+
+pytestmark = pytest.mark.slow  # each example starts a fresh interpreter and loads its model
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _run(script: str, *args: str) -> str:

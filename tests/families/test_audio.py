@@ -8,10 +8,12 @@ import os
 import numpy as np
 import pytest
 import torch
-from mm_helpers import assert_same_direction, cosines, hf, load_json, masked_mean, tone, white_noise
+from support.mm_helpers import assert_same_direction, cosines, hf, load_json, masked_mean, tone, white_noise
 
 from omniembed import SentenceTransformer
 from omniembed.inputs import load_item
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 PADDED = {"audio": {"pool_valid_frames": False}}
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from mm_helpers import assert_same_direction, hf
+from support.mm_helpers import assert_same_direction, hf
 
 from omniembed import SentenceTransformer
-from omniembed.backbones.chat import render_messages, to_messages
+from omniembed.families.chat import to_messages
 from omniembed.errors import UnsupportedModalityError
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 def _user(*parts):
@@ -81,7 +83,7 @@ def test_mm_render_messages_batches_mixed_conversations(model_dirs, images):
         [{"role": "query", "content": [_text("a cat")]}, {"role": "document", "content": [_image(images[0])]}],
         [{"role": "query", "content": "berlin"}, {"role": "document", "content": "the capital of germany"}],
     ]
-    features = render_messages(model[0], conversations, add_generation_prompt=True)
+    features = model[0].render_messages(conversations, add_generation_prompt=True)
     assert features["modality"] == "message" and features["input_ids"].shape[0] == 2
     assert features["pixel_values"].shape[0] == 1
     decoded = model.tokenizer.decode(features["input_ids"][1], skip_special_tokens=True)
@@ -114,7 +116,7 @@ def test_mm_message_truncation_keeps_the_template_suffix(model_dirs):
     model = SentenceTransformer(model_dirs["llama"], device="cpu")
     model.max_seq_length = 12
     long_text = " ".join(["a photo of a cat"] * 20)
-    features = render_messages(model[0], [[{"role": "user", "content": long_text}], [{"role": "user", "content": "a"}]])
+    features = model[0].render_messages([[{"role": "user", "content": long_text}], [{"role": "user", "content": "a"}]])
     ids, mask = features["input_ids"], features["attention_mask"]
     assert ids.shape[1] == 12 and int(mask[0].sum()) == 12
     newline = model.tokenizer("\n", add_special_tokens=False)["input_ids"]
@@ -143,29 +145,27 @@ def test_mm_max_pixels_caps_visual_tokens():
     from PIL import Image
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from omniembed.backbones import vision
-    from omniembed.modules.transformer import Transformer
+    from omniembed.families import vision
+    from omniembed.families.processing_kwargs import ProcessingKwargs
 
     photo = Image.new("RGB", (4000, 3000), (120, 80, 40))
     cap = 256 * 28 * 28  # 256 visual tokens after the 2x2 merge
 
-    def tokens(stub, per_call=None) -> int:
-        feats = vision.preprocess_images(stub, [photo], per_call)
+    def tokens(image_processor, per_call=None, saved=None) -> int:
+        feats = vision.prepare_images(image_processor, [photo], ProcessingKwargs.resolve(saved, per_call))
         return int(feats["image_grid_thw"].prod()) // 4
 
-    def stub(processor_kwargs=None, processing_kwargs=None):
-        module = SimpleNamespace(processor=SimpleNamespace(image_processor=Qwen2VLImageProcessorPil()),
-                                 processing_kwargs=processing_kwargs or {}, modality_config={"image": {}})
-        module.call_kwargs = lambda modality, kw=None: Transformer.call_kwargs(module, modality, kw)
-        vision.apply_image_caps(module.processor, processor_kwargs)
-        return module
+    def stub(processor_kwargs=None):
+        processor = SimpleNamespace(image_processor=Qwen2VLImageProcessorPil())
+        vision.apply_image_caps(processor, processor_kwargs)
+        return processor.image_processor
 
     uncapped = tokens(stub())
     assert uncapped > 1000
     assert tokens(stub(processor_kwargs={"max_pixels": cap})) <= 256
     assert tokens(stub(), {"image": {"max_pixels": cap}}) <= 256
-    assert tokens(stub(processing_kwargs={"image": {"max_pixels": cap}})) <= 256
-    assert vision.shortest_side_needed(stub(processor_kwargs={"max_pixels": cap}).processor.image_processor) == 448
+    assert tokens(stub(), saved={"image": {"max_pixels": cap}}) <= 256
+    assert vision.shortest_side_needed(stub(processor_kwargs={"max_pixels": cap})) == 448
 
 
 def test_mm_message_media_the_processor_lacks_is_a_typed_error(model_dirs, video_frames):

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from mm_helpers import assert_same_direction, hf
+from support.mm_helpers import assert_same_direction, hf
 
 from omniembed import SentenceTransformer
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 TEXTS = ["a photo of a cat", "a dog is barking loudly in the park", "berlin"]
 IMAGE_TEXT = ["clip", "siglip", "siglip2", "align", "chinese_clip"]
@@ -55,7 +57,7 @@ def test_mm_mixed_batch_equals_items_alone(name, batch_size, model_dirs, images)
 
 
 def test_mm_clap_text_and_audio(model_dirs, speech_paths):
-    from mm_helpers import tone
+    from support.mm_helpers import tone
     from support.av_models import CLAP_SAMPLING_RATE
 
     folder = model_dirs["clap"]
@@ -145,15 +147,16 @@ def test_mm_video_sampling_follows_processing_kwargs(model_dirs):
     without a fixed frame count; X-CLIP's fixed 8 frames always win."""
     from types import SimpleNamespace
 
-    from omniembed.backbones.video import sampling_for
+    from omniembed.families.video import sampling_for
 
-    free = SimpleNamespace(auto_model=SimpleNamespace(config=SimpleNamespace()), processor=SimpleNamespace())
-    assert sampling_for(free) is None
-    assert sampling_for(free, {"num_frames": 4}).num_frames == 4
-    assert sampling_for(free, {"fps": 1.0}).fps == 1.0 and sampling_for(free, {"fps": 1.0}).num_frames is None
-    assert sampling_for(free, {"do_sample_frames": False}).fps is None
+    model, processor = SimpleNamespace(config=SimpleNamespace()), SimpleNamespace()
+    assert sampling_for(model, processor) is None
+    assert sampling_for(model, processor, {"num_frames": 4}).num_frames == 4
+    by_fps = sampling_for(model, processor, {"fps": 1.0})
+    assert by_fps.fps == 1.0 and by_fps.num_frames is None
+    assert sampling_for(model, processor, {"do_sample_frames": False}).fps is None
     xclip = SentenceTransformer(model_dirs["xclip"], device="cpu")[0]
-    assert xclip.media_hints({"video": {"num_frames": 3}})["video_sampling"].num_frames == 8
+    assert xclip.media_hints("video", {"video": {"num_frames": 3}})["video_sampling"].num_frames == 8
 
 
 def test_mm_git_takes_text_and_image_text_pairs(model_dirs, images):

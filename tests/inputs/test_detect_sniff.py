@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from omniembed.errors import UnsupportedInputError
-from omniembed.inputs.detect import (
-    infer_modality,
-    sniff_media,
-)
+from omniembed.inputs.detect import infer_modality
+from omniembed.inputs.sniff import sniff_media
 
 ALL = ["text", "image", "audio", "video", "message"]
 PIL_IMG = Image.new("RGB", (4, 4))

@@ -38,7 +38,7 @@ def llava_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def images(tmp_path_factory) -> dict:
+def pair_images(tmp_path_factory) -> dict:
     """Two small random RGB images, in memory and as PNG files."""
     from PIL import Image
 

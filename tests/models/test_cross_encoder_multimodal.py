@@ -59,8 +59,8 @@ def test_llava_reranker_stack(llava_ce):
     assert llava_ce.num_labels == 1 and llava_ce.tokenizer.padding_side == "left"
 
 
-def test_mixed_pairs_match_transformers(llava_ce, direct, images):
-    wide, square = images["wide"], images["square"]
+def test_mixed_pairs_match_transformers(llava_ce, direct, pair_images):
+    wide, square = pair_images["wide"], pair_images["square"]
     pairs = [
         ("a photo of a cat", wide),                                  # text → image
         (square, "a dog"),                                           # image → text
@@ -81,14 +81,14 @@ def test_mixed_pairs_match_transformers(llava_ce, direct, images):
     assert isinstance(llava_ce.predict(pairs[0]), np.float32)
 
 
-def test_image_paths_are_images_on_an_image_model(llava_ce, images):
-    by_path = llava_ce.predict([("a cat", images["wide_path"]), ("a cat", {"image": images["wide_path"]})])
-    in_memory = llava_ce.predict(("a cat", images["wide"]))
+def test_image_paths_are_images_on_an_image_model(llava_ce, pair_images):
+    by_path = llava_ce.predict([("a cat", pair_images["wide_path"]), ("a cat", {"image": pair_images["wide_path"]})])
+    in_memory = llava_ce.predict(("a cat", pair_images["wide"]))
     np.testing.assert_allclose(by_path, [in_memory, in_memory], atol=1e-6)
 
 
-def test_rank_mixed_documents_and_image_query(llava_ce, images):
-    documents = ["a dog", images["wide"], {"text": "a photo", "image": images["square"]}, images["square_path"]]
+def test_rank_mixed_documents_and_image_query(llava_ce, pair_images):
+    documents = ["a dog", pair_images["wide"], {"text": "a photo", "image": pair_images["square"]}, pair_images["square_path"]]
     ranked = llava_ce.rank("a photo of a cat", documents, return_documents=True)
     scores = llava_ce.predict([("a photo of a cat", d) for d in documents])
     assert [r["corpus_id"] for r in ranked] == list(np.argsort(-scores, kind="stable"))
@@ -96,15 +96,15 @@ def test_rank_mixed_documents_and_image_query(llava_ce, images):
     # One lazily-opened image as the query of every pair: decoded once and shared between the loader threads.
     from PIL import Image
 
-    lazy = Image.open(images["wide_path"])
+    lazy = Image.open(pair_images["wide_path"])
     query_ranked = llava_ce.rank(lazy, ["a cat", "a dog", "a photo"], num_workers=4)
-    expected = llava_ce.predict([(images["wide"], d) for d in ["a cat", "a dog", "a photo"]])
+    expected = llava_ce.predict([(pair_images["wide"], d) for d in ["a cat", "a dog", "a photo"]])
     assert [r["score"] for r in sorted(query_ranked, key=lambda r: r["corpus_id"])] == pytest.approx(
         expected.tolist(), abs=1e-6)
 
 
-def test_broken_document_does_not_sink_the_ranking(llava_ce, images):
-    documents = ["a dog", b"\x89PNG\r\n\x1a\n-this is not a png-", images["wide"], "a cat"]
+def test_broken_document_does_not_sink_the_ranking(llava_ce, pair_images):
+    documents = ["a dog", b"\x89PNG\r\n\x1a\n-this is not a png-", pair_images["wide"], "a cat"]
     with pytest.raises(MediaDecodeError, match=r"^Item 1 "):
         llava_ce.rank("a photo", documents)
     ranked, failures = llava_ce.rank("a photo", documents, on_error="skip", return_failures=True)
@@ -127,14 +127,14 @@ def test_shared_broken_query_reports_every_index(llava_ce):
 
 
 # -- text-only rerankers -----------------------------------------------------------------------------------------
-def test_text_only_reranker_reads_media_strings_as_text(bert_ce_dir, images):
+def test_text_only_reranker_reads_media_strings_as_text(bert_ce_dir, pair_images):
     """An existing image path and an image URL are plain text to a text-only reranker (the reference's rule)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     model = CrossEncoder(bert_ce_dir, device="cpu")
     tokenizer = AutoTokenizer.from_pretrained(bert_ce_dir)
     hf = AutoModelForSequenceClassification.from_pretrained(bert_ce_dir).eval()
-    documents = [images["wide_path"], "https://example.com/cat.jpg"]
+    documents = [pair_images["wide_path"], "https://example.com/cat.jpg"]
     batch = tokenizer(["a cat"] * 2, documents, padding=True, return_tensors="pt")
     with torch.no_grad():
         expected = torch.sigmoid(hf(**batch).logits[:, 0]).numpy()
@@ -142,10 +142,10 @@ def test_text_only_reranker_reads_media_strings_as_text(bert_ce_dir, images):
 
 
 @pytest.mark.parametrize("explicit", ["pil", "dict", "bytes"])
-def test_text_only_reranker_rejects_explicit_images(bert_ce_dir, images, explicit):
+def test_text_only_reranker_rejects_explicit_images(bert_ce_dir, pair_images, explicit):
     model = CrossEncoder(bert_ce_dir, device="cpu")
-    with open(images["wide_path"], "rb") as handle:
-        value = {"pil": images["wide"], "dict": {"image": images["wide_path"]}, "bytes": handle.read()}[explicit]
+    with open(pair_images["wide_path"], "rb") as handle:
+        value = {"pil": pair_images["wide"], "dict": {"image": pair_images["wide_path"]}, "bytes": handle.read()}[explicit]
     with pytest.raises(UnsupportedModalityError, match=r"^Item 1 .*Modality 'image' is not supported by this "
                                                        r"CrossEncoder model\. Supported modalities: text\.$"):
         model.predict([("a", "b"), ("a cat", value)])
@@ -166,7 +166,7 @@ def test_pair_role_probe_rejects_role_dropping_templates(tmp_path):
 
 
 @pytest.fixture()
-def image_server(images):
+def image_server(pair_images):
     """Serves the test images on 127.0.0.1 and counts the requests (nothing leaves the loopback interface)."""
     import functools
     import http.server
@@ -183,7 +183,7 @@ def image_server(images):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Handler, directory=os.path.dirname(images["wide_path"]))
+    handler = functools.partial(Handler, directory=os.path.dirname(pair_images["wide_path"]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -192,7 +192,7 @@ def image_server(images):
     server.server_close()
 
 
-def test_announcement_example_captions_and_an_image_url(llava_ce, images, image_server):
+def test_announcement_example_captions_and_an_image_url(llava_ce, pair_images, image_server):
     """A text query against captions and an image URL (fetched through omniembed.inputs under a FetchPolicy)."""
     from omniembed.inputs import FetchPolicy, MediaOptions
 
@@ -200,7 +200,7 @@ def test_announcement_example_captions_and_an_image_url(llava_ce, images, image_
     media = MediaOptions(fetch=FetchPolicy(allow_private_hosts=True))  # loopback is private: allow it for the test
     documents = ["a photo of a cat", "a dog in a park", f"{base}/wide.png"]
     ranked = llava_ce.rank("a cat", documents, media=media)
-    expected = llava_ce.predict([("a cat", d) for d in documents[:2]] + [("a cat", images["wide"])])
+    expected = llava_ce.predict([("a cat", d) for d in documents[:2]] + [("a cat", pair_images["wide"])])
     by_id = [r["score"] for r in sorted(ranked, key=lambda r: r["corpus_id"])]
     assert by_id == pytest.approx(expected.tolist(), abs=1e-6)
     hits.clear()  # an image URL as the query of every pair is fetched once per call, not once per document

@@ -184,9 +184,26 @@ def test_similarity_functions(bert):
         bert.similarity_fn_name = "maxsim"
 
 
-def test_device_argument_moves_model(bert):
-    assert bert.encode("x", device="cpu").shape == (32,)
-    assert bert.device.type == "cpu"
+def test_device_argument_moves_the_model_and_the_batch_only_when_it_differs(tiny_bert_dir, monkeypatch):
+    model = SentenceTransformer(tiny_bert_dir, device="cpu")
+    moves, real_to = [], model.to
+    monkeypatch.setattr(model, "to", lambda *args, **kwargs: moves.append(args) or real_to(*args, **kwargs))
+    np.testing.assert_array_equal(model.encode("x", device="cpu"), model.encode("x"))
+    assert moves == []  # already there: as in the reference, the model moves only when it is elsewhere
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def spy(module, args):
+        seen["batch"], seen["weights"] = args[0]["input_ids"].device.type, next(module.parameters()).device.type
+        raise Stop  # the meta device computes shapes only: stop before anything is copied back
+
+    model[0].register_forward_pre_hook(spy)
+    with pytest.raises(Stop):
+        model.encode("x", device="meta")  # "meta" exists on every build: a real move, without a GPU
+    assert moves == [("meta",)] and seen == {"batch": "meta", "weights": "meta"} and model.device.type == "meta"
 
 
 def test_progress_bar(bert, capsys):

@@ -9,11 +9,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from mm_helpers import cosines, load_json
+from support.mm_helpers import cosines, load_json
 
 from omniembed import SentenceTransformer
 from omniembed.errors import RemoteCodeError
 from omniembed.modules import Transformer
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 
 def test_mm_model_kwargs_dtype_and_attention(model_dirs, images):

@@ -8,10 +8,13 @@ import os
 import numpy as np
 import pytest
 import torch
-from mm_helpers import load_json
+from support.mm_helpers import load_json
 
 from omniembed import SentenceTransformer
+from omniembed.inputs import load_item
 from omniembed.modules import Dense, Normalize, Pooling, Router, Transformer
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 IMAGE_ONLY = {"image": {"method": "get_image_features", "method_output_name": "pooler_output"}}
 
@@ -87,5 +90,16 @@ def test_mm_router_audio_route_gets_its_sampling_rate(model_dirs):
     text_route = [Transformer(model_dirs["bert"]), Pooling(32)]
     model = SentenceTransformer(modules=[Router({"text": text_route, "audio": audio_route})], device="cpu")
     at_8k = {"array": np.sin(np.arange(8000) / 5).astype(np.float32), "sampling_rate": 8000}
+    router = model[0]
+    assert router.media_hints("audio")["sampling_rate"] == 16_000  # the audio route's extractor rate
+    assert "sampling_rate" not in router.media_hints("text")  # the text route has no extractor
     emb = model.encode(["a dog", at_8k])
-    assert emb.shape == (2, 32) and np.isfinite(emb).all()
+    text_alone = SentenceTransformer(modules=list(router.sub_modules["text"]), device="cpu")
+    audio_alone = SentenceTransformer(modules=list(router.sub_modules["audio"]), device="cpu")
+    resampled = load_item(at_8k, "audio", sampling_rate=16_000)  # what the input layer hands the audio route
+    assert resampled.sampling_rate == 16_000 and len(resampled.array) == 16_000
+    np.testing.assert_allclose(emb[0], text_alone.encode("a dog"), atol=1e-6)
+    np.testing.assert_allclose(emb[1], audio_alone.encode({"array": resampled.array, "sampling_rate": 16_000}),
+                               atol=1e-6)
+    as_if_16k = audio_alone.encode({"array": at_8k["array"], "sampling_rate": 16_000})  # not resampled: half as long
+    assert not np.allclose(emb[1], as_if_16k, atol=1e-3)

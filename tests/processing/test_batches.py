@@ -1,4 +1,4 @@
-"""The batching engine: modality grouping, length sorting, order restored, prefetch overlap, error policy."""
+"""Batches: modality grouping, length sorting, order restored, decoding ahead and once, the error policy."""
 
 from __future__ import annotations
 
@@ -6,13 +6,26 @@ import threading
 
 import pytest
 
-from omniembed.errors import InputError, MediaDecodeError
-from omniembed.processing.pipeline import BatchRunner, Job, input_length, plan_batches
+from omniembed.errors import ConfigError, InputError, MediaDecodeError
+from omniembed.processing.batches import Job, MediaLoader, check_on_error, input_length, plan_batches, run_batches
 
 
 def jobs_of(items):
-    return [Job(i, item, "image" if item.startswith("img") else "text", input_length(item))
+    return [Job(i, "image" if item.startswith("img") else "text", (item,),
+                ("image",) if item.startswith("img") else ("text",), length=input_length(item))
             for i, item in enumerate(items)]
+
+
+def first_side(job, sides):
+    return sides[0]
+
+
+def run(jobs, decode, process, *, batch_size=8, num_workers=2, on_error="raise"):
+    loader = MediaLoader(jobs, decode, num_workers)
+    try:
+        return run_batches(plan_batches(jobs, batch_size), loader, first_side, process, on_error=on_error)
+    finally:
+        loader.close()
 
 
 def test_plan_groups_by_modality_and_sorts_by_length():
@@ -28,48 +41,59 @@ def test_plan_is_stable_for_equal_lengths():
 
 @pytest.mark.parametrize("num_workers", [0, 1, 3])
 def test_results_keyed_by_input_index(num_workers):
-    items = ["x" * n for n in (3, 1, 4, 1, 5, 9, 2, 6)]
-    runner = BatchRunner(lambda job: job.item.upper(), num_workers=num_workers)
-    results = runner.run(plan_batches(jobs_of(items), 3), lambda jobs, values: [f"{j.index}:{v}" for j, v in
-                                                                                  zip(jobs, values)])
+    items = ["img" + "x" * n for n in (3, 1, 4, 1, 5, 9, 2, 6)]
+    results, failures = run(jobs_of(items), lambda side, modality: side.upper(),
+                            lambda jobs, values: [f"{j.index}:{v}" for j, v in zip(jobs, values)], batch_size=3,
+                            num_workers=num_workers)
     assert [results[i] for i in range(len(items))] == [f"{i}:{s.upper()}" for i, s in enumerate(items)]
+    assert failures == []
 
 
-def test_next_batch_is_loaded_while_the_current_one_is_processed():
-    second_batch_loading = threading.Event()
+def test_text_needs_no_thread_and_no_decoding():
+    def decode(side, modality):
+        raise AssertionError("text is never decoded")
 
-    def load(job):
-        if job.index >= 2:
-            second_batch_loading.set()
-        return job.item
+    jobs = jobs_of(["a", "bb", "ccc"])
+    loader = MediaLoader(jobs, decode, num_workers=4)
+    assert loader._pool is None
+    assert loader.take(jobs[1]) == ("bb",)
+
+
+def test_next_batch_is_decoded_while_the_current_one_is_processed():
+    second_batch_decoding = threading.Event()
+
+    def decode(side, modality):
+        if side in ("c", "d"):
+            second_batch_decoding.set()
+        return side
 
     def process(jobs, values):
         if jobs[0].index < 2:  # the first batch waits until the next batch's decode has started
-            assert second_batch_loading.wait(timeout=5), "no prefetch: batch 2 was not loading during batch 1"
+            assert second_batch_decoding.wait(timeout=5), "no prefetch: batch 2 was not decoding during batch 1"
         return values
 
-    runner = BatchRunner(load, num_workers=2, prefetch_batches=2)
-    batches = [[Job(0, "a", "image"), Job(1, "b", "image")], [Job(2, "c", "image"), Job(3, "d", "image")]]
-    assert runner.run(batches, process) == {0: "a", 1: "b", 2: "c", 3: "d"}
+    jobs = [Job(i, "image", (side,), ("image",)) for i, side in enumerate("abcd")]
+    results, _ = run(jobs, decode, process, batch_size=2)
+    assert results == {0: "a", 1: "b", 2: "c", 3: "d"}
 
 
-def failing_load(job):
-    if job.item == "bad":
-        raise MediaDecodeError("not a valid image", item=job.item)
-    return job.item
+def failing_decode(side, modality):
+    if side == "bad":
+        raise MediaDecodeError("not a valid image", item=side)
+    return side
 
 
 def test_raise_policy_names_the_index():
-    runner = BatchRunner(failing_load, num_workers=2)
+    jobs = [Job(i, "image", (side,), ("image",)) for i, side in enumerate(["a", "b", "bad"])]
     with pytest.raises(MediaDecodeError, match=r"^Item 2 \('bad'\): not a valid image$"):
-        runner.run([[Job(0, "a", "image"), Job(1, "b", "image"), Job(2, "bad", "image")]], lambda j, v: v)
+        run(jobs, failing_decode, lambda j, v: v)
 
 
 def test_skip_policy_records_failures_and_keeps_the_rest():
-    runner = BatchRunner(failing_load, num_workers=2, on_error="skip")
-    results = runner.run([[Job(0, "a", "image"), Job(1, "bad", "image"), Job(2, "c", "image")]], lambda j, v: v)
+    jobs = [Job(i, "image", (side,), ("image",)) for i, side in enumerate(["a", "bad", "c"])]
+    results, failures = run(jobs, failing_decode, lambda j, v: v, on_error="skip")
     assert results == {0: "a", 2: "c"}
-    assert [(f.index, type(f.error).__name__) for f in runner.failures] == [(1, "MediaDecodeError")]
+    assert [(f.index, type(f.error).__name__) for f in failures] == [(1, "MediaDecodeError")]
 
 
 def test_skip_policy_isolates_an_item_that_breaks_its_batch_in_the_model_step():
@@ -78,32 +102,42 @@ def test_skip_policy_isolates_an_item_that_breaks_its_batch_in_the_model_step():
             raise InputError("the processor rejected this batch")
         return [v * 2 for v in values]
 
-    runner = BatchRunner(lambda job: job.item, num_workers=0, on_error="skip")
-    results = runner.run([[Job(0, "a", "audio"), Job(1, "poison", "audio"), Job(2, "c", "audio")]], process)
+    jobs = [Job(i, "audio", (side,), ("audio",)) for i, side in enumerate(["a", "poison", "c"])]
+    results, failures = run(jobs, lambda side, modality: side, process, num_workers=0, on_error="skip")
     assert results == {0: "aa", 2: "cc"}
-    assert [f.index for f in runner.failures] == [1]
+    assert [f.index for f in failures] == [1]
 
 
-def test_unknown_policy_is_refused():
-    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip'"):
-        BatchRunner(lambda job: job, on_error="ignore")
+def test_unknown_policy_is_a_config_error():
+    with pytest.raises(ConfigError, match="on_error must be 'raise' or 'skip'") as info:
+        check_on_error("ignore")
+    assert isinstance(info.value, ValueError)
 
 
-def test_the_same_object_listed_twice_is_decoded_once_and_failures_keep_their_own_index():
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_the_same_object_listed_twice_is_decoded_once_and_failures_keep_their_own_index(num_workers):
     calls = []
     shared_bad, shared_good = object(), object()
 
-    def load(job):
-        calls.append(job.index)
-        if job.item is shared_bad:
+    def decode(side, modality):
+        calls.append(side)
+        if side is shared_bad:
             raise MediaDecodeError("not a valid image", item="x.jpg")
         return "decoded"
 
-    runner = BatchRunner(load, num_workers=2, on_error="skip")
-    batch = [Job(0, shared_good, "image"), Job(1, shared_bad, "image"), Job(2, shared_good, "image"),
-             Job(3, shared_bad, "image")]
-    results = runner.run([batch], lambda jobs, values: values)
+    jobs = [Job(i, "image", (side,), ("image",))
+            for i, side in enumerate([shared_good, shared_bad, shared_good, shared_bad])]
+    results, failures = run(jobs, decode, lambda jobs, values: values, batch_size=2, num_workers=num_workers,
+                            on_error="skip")
     assert results == {0: "decoded", 2: "decoded"}
     assert len(calls) == 2
-    assert [f.index for f in runner.failures] == [1, 3]
-    assert [str(f.error).split(" ")[1] for f in runner.failures] == ["1", "3"]
+    assert [f.index for f in failures] == [1, 3]
+    assert [str(f.error).split(" ")[1] for f in failures] == ["1", "3"]
+
+
+def test_a_decoded_object_is_freed_after_its_last_use():
+    shared = object()
+    jobs = [Job(0, "image", (shared,), ("image",)), Job(1, "image", (shared,), ("image",))]
+    loader = MediaLoader(jobs, lambda side, modality: "decoded", num_workers=0)
+    assert loader.take(jobs[0]) == ("decoded",) and len(loader._decoded) == 1
+    assert loader.take(jobs[1]) == ("decoded",) and loader._decoded == {}

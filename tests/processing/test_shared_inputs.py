@@ -8,6 +8,8 @@ from PIL import Image
 
 from omniembed import SentenceTransformer
 
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
+
 
 @pytest.fixture(scope="module")
 def clip(model_dirs):

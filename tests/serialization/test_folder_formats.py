@@ -54,7 +54,10 @@ def test_legacy_multi_flag_pooling_concatenates(legacy_folder):
         "word_embedding_dimension": 32, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True})
     model = SentenceTransformer(legacy_folder, device="cpu")
     assert model.get_embedding_dimension() == 64
-    assert model.encode(TEXTS).shape == (3, 64)
+    tokens = model.encode(TEXTS, output_value="token_embeddings")  # (length_i, 32) per text, padding cut off
+    expected = np.stack([np.concatenate([t[0].numpy(), t.mean(0).numpy()]) for t in tokens])  # cls, then mean
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)  # the folder's Normalize
+    np.testing.assert_allclose(model.encode(TEXTS), expected, atol=1e-5)
 
 
 def test_legacy_model_specific_config_name(legacy_folder):
@@ -119,7 +122,9 @@ def test_unsaved_similarity_reads_as_cosine(tiny_bert_dir, tmp_path):
 def test_causal_lm_folder_gets_last_token_pooling(tiny_llama_dir):
     model = SentenceTransformer(tiny_llama_dir, device="cpu")
     assert model[1].pooling_mode in ("lasttoken", ["lasttoken"], ("lasttoken",))
-    assert model.encode(["a photo of a cat", "a dog"]).shape == (2, 32)
+    texts = ["a photo of a cat", "a dog"]
+    last = np.stack([t[-1].numpy() for t in model.encode(texts, output_value="token_embeddings")])
+    np.testing.assert_allclose(model.encode(texts), last, atol=1e-6)
 
 
 def test_unknown_module_type_needs_trust_remote_code(legacy_folder):
@@ -147,8 +152,10 @@ def test_empty_modules_list_rejected():
         SentenceTransformer(modules=[])
 
 
-def test_save_none_is_noop(tiny_bert_dir):
-    SentenceTransformer(tiny_bert_dir, device="cpu").save(None)
+def test_save_none_is_noop(tiny_bert_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert SentenceTransformer(tiny_bert_dir, device="cpu").save(None) is None
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even to the working directory
 
 
 def test_hub_cache_is_used_offline(tiny_bert_dir, tmp_path, monkeypatch):

@@ -9,9 +9,11 @@ import shutil
 
 import numpy as np
 import pytest
-from mm_helpers import load_json, tone
+from support.mm_helpers import load_json, tone
 
 from omniembed import SentenceTransformer
+
+pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
 TRANSFORMER_TYPE = "sentence_transformers.base.modules.transformer.Transformer"
 POOLING_TYPE = "sentence_transformers.sentence_transformer.modules.pooling.Pooling"
@@ -123,10 +125,7 @@ def test_mm_reference_written_folder_loads(model_dirs, images, tmp_path):
          "default_prompt_name": None, "similarity_fn_name": "cosine"}))
     model = SentenceTransformer(str(root), device="cpu")
     assert model[1].pooling_mode == "lasttoken" and model.prompts["query"] == "Find the image:"
-    from omniembed.backbones.chat import render_messages
-
-    features = render_messages(model[0], [[{"role": "user", "content": "a cat"}]],
-                               processing_kwargs=model[0].processing_kwargs)
+    features = model[0].render_messages([[{"role": "user", "content": "a cat"}]])
     assert model.tokenizer.decode(features["input_ids"][0]).endswith("assistant:")
     emb = model.encode_query(["a cat", images[0]])
     assert emb.shape == (2, 32) and np.isfinite(emb).all()

@@ -3,7 +3,7 @@
 Why valid frames: Whisper's extractor pads every clip to a 30 s window (1500 encoder frames, 50 per second), and
 Wav2Vec2/HuBERT batches are zero-padded to the longest clip. Mean pooling over the padded frames squeezes all clips
 together (Whisper tiny.en: speech–speech ≈ 0.99, speech–noise ≈ 0.83; see docs/differences.md). So
-:func:`preprocess_audio` records ``audio_valid_frames`` (one count per clip), and the Transformer turns it into a
+:func:`prepare_audio` records ``audio_valid_frames`` (one count per clip), and the Transformer turns it into a
 frame-level ``attention_mask`` after the forward pass, which Pooling then honours:
 
 * fixed-window extractors (Whisper): ``max(1, int(seconds * frames_per_second))`` frames, at most the window;
@@ -14,7 +14,7 @@ reference's behaviour of pooling the padded window.
 
 Example:
     >>> import numpy as np
-    >>> from omniembed.backbones.audio import as_array
+    >>> from omniembed.families.audio import as_array
     >>> as_array({"array": np.zeros((2, 4)), "sampling_rate": 16000}).shape  # stereo → mono
     (4,)
 """
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from omniembed.errors import UnsupportedInputError, UnsupportedModalityError
+from omniembed.families.processing_kwargs import ProcessingKwargs
 
 POOL_VALID_FRAMES = "pool_valid_frames"
 VALID_FRAMES_KEY = "audio_valid_frames"  # (B,) encoder frames holding real audio
@@ -77,44 +78,43 @@ def common_rate(clips: list[Any], expected: int | None = None) -> int | None:
     return rate
 
 
-def extractor_kwargs(transformer: Any, processing_kwargs: dict | None) -> dict[str, Any]:
-    """The merged ``audio`` processing kwargs, minus omniembed's own switch."""
-    kwargs = transformer.call_kwargs("audio", processing_kwargs)
-    kwargs.pop(POOL_VALID_FRAMES, None)
-    return {k: v for k, v in kwargs.items() if v is not None}
+def extractor_kwargs(kwargs: ProcessingKwargs) -> dict[str, Any]:
+    """The ``audio`` section for the feature extractor, minus omniembed's own switch."""
+    options = kwargs.for_modality("audio")
+    options.pop(POOL_VALID_FRAMES, None)
+    return options
 
 
-def pools_valid_frames(transformer: Any, processing_kwargs: dict | None) -> bool:
-    return bool(transformer.call_kwargs("audio", processing_kwargs).get(POOL_VALID_FRAMES, True))
+def pools_valid_frames(kwargs: ProcessingKwargs) -> bool:
+    return bool(kwargs.section("audio").get(POOL_VALID_FRAMES, True))
 
 
-def preprocess_audio(transformer: Any, clips: list[Any], processing_kwargs: dict | None) -> dict[str, Any]:
-    """Decoded clips → extractor tensors (``input_values`` / ``input_features``…) + ``audio_valid_frames``."""
-    extractor = feature_extractor_of(transformer.processor)
+def prepare_audio(extractor: Any, model: Any, clips: list[Any], kwargs: ProcessingKwargs) -> dict[str, Any]:
+    """Decoded clips → extractor tensors (``input_values`` / ``input_features``…) + ``audio_valid_frames``.
+
+    ``model`` is the Hugging Face model: its config and front end say how many encoder frames a clip fills."""
     if extractor is None:
-        raise UnsupportedModalityError("This model's processor has no audio feature extractor. Supported "
-                                       f"modalities: {', '.join(map(str, transformer.modality_config))}.")
+        raise UnsupportedModalityError("This model's processor has no audio feature extractor.")
     expected = getattr(extractor, "sampling_rate", None)
     rate = common_rate(clips, expected)
     arrays = [as_array(c) for c in clips]
-    kwargs = {**extractor_kwargs(transformer, processing_kwargs), **transformer.call_kwargs("common", None)}
-    pool = pools_valid_frames(transformer, processing_kwargs)
-    if pool and len({len(a) for a in arrays}) > 1 and padding_sensitive(transformer.auto_model, extractor):
+    options = {**extractor_kwargs(kwargs), **kwargs.common()}
+    pool = pools_valid_frames(kwargs)
+    if pool and len({len(a) for a in arrays}) > 1 and padding_sensitive(model, extractor):
         # Each clip alone: its embedding must not depend on the clips it happens to be batched with.
-        rows = [dict(extractor([a], sampling_rate=rate, **kwargs)) for a in arrays]
+        rows = [dict(extractor([a], sampling_rate=rate, **options)) for a in arrays]
         features: dict[str, Any] = {ROWS_KEY: rows}
     else:
-        features = dict(extractor(arrays, sampling_rate=rate, **kwargs))
-    frames = valid_frames(transformer, extractor, [len(a) for a in arrays], rate)
+        features = dict(extractor(arrays, sampling_rate=rate, **options))
+    frames = valid_frames(model, extractor, [len(a) for a in arrays], rate)
     if frames is not None:
         features[VALID_FRAMES_KEY] = frames
     features[POOL_KEY] = pool
     return features
 
 
-def valid_frames(transformer: Any, extractor: Any, lengths: list[int], rate: int | None) -> torch.Tensor | None:
+def valid_frames(model: Any, extractor: Any, lengths: list[int], rate: int | None) -> torch.Tensor | None:
     """Encoder frames carrying real audio, per clip (see the module docstring); None when not derivable."""
-    model = transformer.auto_model
     window = getattr(extractor, "n_samples", None)  # fixed-window extractors (Whisper)
     positions = getattr(model.config, "max_source_positions", None)
     if window and positions and rate:

@@ -1,17 +1,16 @@
 """Chat messages → model tensors, for VLM embedders (LLaVA-like, Qwen-VL-Embedding-like) and chat-template rerankers.
 
-Two entry points:
+Three entry points:
 
 * :func:`to_messages` turns one decoded item into a conversation: a text, an image, an audio clip, a video or a
   ``{"text": ..., "image": ...}`` dict becomes **one user message** whose content items follow the dict's key
   order; a ``(str, str)`` pair becomes a ``query`` message and a ``document`` message; a conversation passes
   through (normalised to the template's format).
 * :func:`render_messages` renders a batch of conversations with the chat template and runs the processor on the
-  rendered text plus the media found in the content items, in order. **Stable API** (the CrossEncoder calls it
-  with ``[{"role": "query", ...}, {"role": "document", ...}]`` conversations)::
-
-      render_messages(transformer, conversations, *, prompt=None, add_generation_prompt=False,
-                      processing_kwargs=None) -> dict[str, Any]   # input_ids, attention_mask, pixel_values…
+  rendered text plus the media found in the content items, in order (the CrossEncoder calls it with
+  ``[{"role": "query", ...}, {"role": "document", ...}]`` conversations; ``Transformer.render_messages`` is the
+  module-level form);
+* :func:`check_pair_roles` refuses a template that drops the ``query`` or the ``document`` message.
 
 Message formats (reference §6): ``structured`` content is a list of ``{"type": "text", "text": ...}`` /
 ``{"type": "image", "image": ...}`` items; ``flat`` content is a plain string (media cannot be expressed). A prompt
@@ -19,10 +18,10 @@ becomes a system message in front of the conversation.
 
 Why the template is rendered to text first and the processor called by us (not ``apply_chat_template(
 tokenize=True)``): transformers would then load the media itself (URLs, paths, torchvision video decoding). Here
-every media item is already decoded by :mod:`omniembed.inputs`, and backbones never open files or URLs.
+every media item is already decoded by :mod:`omniembed.inputs`, and family helpers never open files or URLs.
 
 Example:
-    >>> from omniembed.backbones.chat import to_messages
+    >>> from omniembed.families.chat import to_messages
     >>> to_messages({"text": "a cat", "image": "IMG"}, ("image", "text"))
     [{'role': 'user', 'content': [{'type': 'text', 'text': 'a cat'}, {'type': 'image', 'image': 'IMG'}]}]
     >>> to_messages("a cat", "text", fmt="flat", prompt="Represent this:")
@@ -31,23 +30,20 @@ Example:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from omniembed.errors import ConfigError, UnsupportedInputError, UnsupportedModalityError
+from omniembed.families.processing_kwargs import ProcessingKwargs
 
-__all__ = ["collect_media", "conversation_format", "render_messages", "render_prompts", "to_messages"]
+__all__ = ["check_pair_roles", "collect_media", "render_messages", "render_prompts", "to_messages"]
 
 Conversation = list[dict[str, Any]]
 _MEDIA_TYPES = ("image", "audio", "video")
 _MARKER = "\u2063omniembed-suffix-probe\u2063"  # an invisible separator no template produces by itself
-
-
-def conversation_format(transformer: Any) -> str:
-    """The message format saved in the module's ``modality_config`` (``structured`` unless it says ``flat``)."""
-    return (getattr(transformer, "modality_config", {}).get("message") or {}).get("format", "structured")
 
 
 def _content_item(modality: str, value: Any) -> dict[str, Any]:
@@ -127,78 +123,68 @@ def collect_media(conversation: Conversation) -> dict[str, list[Any]]:
     return found
 
 
-def _template_kwargs(processing_kwargs: dict | None) -> dict[str, Any]:
-    return dict((processing_kwargs or {}).get("chat_template") or {})
+def _tokenizer_of(processor: Any) -> Any:
+    return getattr(processor, "tokenizer", None) or processor
 
 
 def render_prompts(
-    transformer: Any, conversations: Sequence[Conversation], *, add_generation_prompt: bool = False,
-    processing_kwargs: dict | None = None,
+    processor: Any, conversations: Sequence[Conversation], kwargs: ProcessingKwargs, *,
+    add_generation_prompt: bool = False,
 ) -> list[str]:
     """The chat template applied to each conversation, as text (nothing tokenised, no media touched)."""
-    processor = transformer.processor
-    if not getattr(processor, "chat_template", None) and not getattr(transformer.tokenizer, "chat_template", None):
+    owner = processor if getattr(processor, "chat_template", None) else _tokenizer_of(processor)
+    if not getattr(owner, "chat_template", None):
         raise ConfigError(
-            f"{type(transformer.auto_model).__name__} has no chat template, so it cannot encode chat messages. Set "
-            "one with processor_kwargs={'chat_template': ...}."
+            "This model has no chat template, so it cannot encode chat messages. Set one with "
+            "processor_kwargs={'chat_template': ...}."
         )
-    owner = processor if getattr(processor, "chat_template", None) else transformer.tokenizer
-    kwargs = {"add_generation_prompt": add_generation_prompt, **_template_kwargs(processing_kwargs)}
-    rendered = owner.apply_chat_template([list(c) for c in conversations], tokenize=False, **kwargs)
+    options = {"add_generation_prompt": add_generation_prompt, **kwargs.section("chat_template")}
+    rendered = owner.apply_chat_template([list(c) for c in conversations], tokenize=False, **options)
     return [rendered] if isinstance(rendered, str) else list(rendered)
 
 
 def render_messages(
-    transformer: Any,
+    processor: Any,
     conversations: Sequence[Conversation],
+    kwargs: ProcessingKwargs,
     *,
+    fmt: str = "structured",
+    max_length: int | None = None,
     prompt: str | None = None,
     add_generation_prompt: bool = False,
-    processing_kwargs: dict | None = None,
 ) -> dict[str, Any]:
     """Render conversations with the chat template and prepare them for the model.
 
     ``conversations`` are lists of message dicts (any roles, ``query``/``document`` included) whose media content
-    items are decoded (PIL images, ``AudioClip``, ``VideoClip``). ``prompt`` is prepended as a system message.
-    ``processing_kwargs`` follows the reference's keys (``common``, ``text``, ``image``, ``audio``, ``video``,
-    ``chat_template``), merged over the module's saved ones. Returns the processor's tensors (``input_ids``,
-    ``attention_mask``, ``pixel_values``…) with ``modality="message"``.
+    items are decoded (PIL images, ``AudioClip``, ``VideoClip``). ``fmt`` is the template's message format,
+    ``prompt`` is prepended as a system message, and text-only rows longer than ``max_length`` tokens are cut,
+    keeping the template's fixed suffix. Returns the processor's tensors (``input_ids``, ``attention_mask``,
+    ``pixel_values``…) with ``modality="message"``.
 
     Example:
-        >>> features = render_messages(transformer, [[{"role": "user", "content": "hi"}]])  # doctest: +SKIP
-        >>> sorted(features)                                                                 # doctest: +SKIP
+        >>> features = render_messages(processor, [[{"role": "user", "content": "hi"}]], kwargs)  # doctest: +SKIP
+        >>> sorted(features)                                                                       # doctest: +SKIP
         ['attention_mask', 'input_ids', 'modality']
     """
-    fmt = conversation_format(transformer)
     conversations = [to_messages(c, "message", fmt=fmt, prompt=prompt) for c in conversations]
-    prompts = render_prompts(transformer, conversations, add_generation_prompt=add_generation_prompt,
-                             processing_kwargs=_merged(transformer, processing_kwargs))
+    prompts = render_prompts(processor, conversations, kwargs, add_generation_prompt=add_generation_prompt)
     media = [collect_media(c) for c in conversations]
-    features = _tokenize(transformer, prompts, media, processing_kwargs)
+    features = _tokenize(processor, prompts, media, kwargs)
     has_media = any(v for m in media for v in m.values())
-    max_length = getattr(transformer, "max_seq_length", None)
     if max_length and not has_media and features["input_ids"].shape[1] > max_length:
-        suffix = _fixed_suffix(transformer, fmt, add_generation_prompt, processing_kwargs)
-        _truncate(features, max_length, suffix, transformer.tokenizer)
+        suffix = _fixed_suffix(processor, fmt, add_generation_prompt, kwargs)
+        _truncate(features, max_length, suffix, _tokenizer_of(processor))
     features["modality"] = "message"
     return features
 
 
-def _merged(transformer: Any, processing_kwargs: dict | None) -> dict:
-    saved = getattr(transformer, "processing_kwargs", None) or {}
-    merged = {k: dict(v) for k, v in saved.items()}
-    for key, value in (processing_kwargs or {}).items():
-        merged[key] = {**merged.get(key, {}), **value}
-    return merged
+def _tokenize(processor: Any, prompts: list[str], media: list[dict[str, list]], kwargs: ProcessingKwargs):
+    from omniembed.families import audio, video, vision
 
-
-def _tokenize(transformer: Any, prompts: list[str], media: list[dict[str, list]], processing_kwargs: dict | None):
-    from omniembed.backbones import audio, video, vision
-
-    processor, tokenizer = transformer.processor, transformer.tokenizer
-    text_kwargs = {k: v for k, v in transformer.call_kwargs("text", processing_kwargs).items()
+    tokenizer = _tokenizer_of(processor)
+    text_kwargs = {k: v for k, v in kwargs.for_modality("text").items()
                    if k not in ("truncation", "max_length", "return_tensors")}  # truncation is ours (keeps the suffix)
-    common = transformer.call_kwargs("common", processing_kwargs)
+    common = kwargs.common()
     bos = getattr(tokenizer, "bos_token", None)
     # A rendered template that already starts with BOS must not get a second one (what transformers does too).
     text_kwargs["add_special_tokens"] = not (bos and prompts and prompts[0].startswith(bos))
@@ -218,30 +204,27 @@ def _tokenize(transformer: Any, prompts: list[str], media: list[dict[str, list]]
     images = [m["image"] for m in media]
     if any(images):
         call["images"] = images  # one list per prompt, as transformers' own apply_chat_template passes them
-        call["images_kwargs"] = vision.image_call_kwargs(transformer, processing_kwargs)
+        call["images_kwargs"] = vision.image_kwargs(vision.image_processor_of(processor), kwargs)
     clips = [c for m in media for c in m["audio"]]
     if clips:
         call["audio"] = [audio.as_array(c) for c in clips]
-        call["audio_kwargs"] = {**audio.extractor_kwargs(transformer, processing_kwargs),
-                                "sampling_rate": audio.common_rate(clips)}
+        call["audio_kwargs"] = {**audio.extractor_kwargs(kwargs), "sampling_rate": audio.common_rate(clips)}
     videos = [v for m in media for v in m["video"]]
     if videos:
         call["videos"] = [video.frame_list(v) for v in videos]
-        call["videos_kwargs"] = {k: v for k, v in transformer.call_kwargs("video", processing_kwargs).items()
-                                 if k != "return_tensors"}
+        call["videos_kwargs"] = {k: v for k, v in kwargs.for_modality("video").items() if k != "return_tensors"}
     return dict(processor(**call, **common))
 
 
-def _fixed_suffix(transformer: Any, fmt: str, add_generation_prompt: bool, processing_kwargs: dict | None) -> list[int]:
+def _fixed_suffix(processor: Any, fmt: str, add_generation_prompt: bool, kwargs: ProcessingKwargs) -> list[int]:
     """Token ids the template writes after the last message's content (e.g. ``<|im_end|>\\n``), found by rendering a
     probe conversation; kept when a long conversation is truncated, since last-token pooling reads them."""
     probe = to_messages(_MARKER, "text", fmt=fmt)
-    text = render_prompts(transformer, [probe], add_generation_prompt=add_generation_prompt,
-                          processing_kwargs=_merged(transformer, processing_kwargs))[0]
+    text = render_prompts(processor, [probe], kwargs, add_generation_prompt=add_generation_prompt)[0]
     if _MARKER not in text:
         return []
     suffix = text.split(_MARKER)[-1]
-    return list(transformer.tokenizer(suffix, add_special_tokens=False)["input_ids"]) if suffix else []
+    return list(_tokenizer_of(processor)(suffix, add_special_tokens=False)["input_ids"]) if suffix else []
 
 
 def _truncate(features: dict[str, Any], max_length: int, suffix: list[int], tokenizer: Any) -> None:
@@ -268,3 +251,63 @@ def _truncate(features: dict[str, Any], max_length: int, suffix: list[int], toke
     for key in ("token_type_ids", "mm_token_type_ids"):
         if key in features and torch.is_tensor(features[key]) and features[key].shape != new_ids.shape:
             features.pop(key)
+
+
+# ------------------------------------------------------------------------------------ query/document pairs
+PAIR_ROLES = ("query", "document")
+# A baseline pair, then one probe per role that changes only that role's content (the reference's probes).
+_PAIR_ROLE_PROBES = (("alpha", "bravo"), ("charlie", "bravo"), ("alpha", "foxtrot"))
+# apply_chat_template kwargs that size or tokenise the output; they never change the rendered text.
+_SIZING_KWARGS = {"max_length", "truncation", "padding", "return_tensors", "return_dict", "tokenize", "restore_suffix",
+                  "padding_side", "pad_to_multiple_of", "return_attention_mask"}
+# Verdicts per processor and (template, options): the probe renders three conversations, once per processor.
+_PAIR_PROBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def pair_roles_failure(processor: Any, kwargs: ProcessingKwargs, fmt: str) -> str | None:
+    """Why the chat template cannot carry a query/document pair (None when it can), by rendering probe pairs.
+
+    Rendering, not reading the template source: templates may pass roles through without naming them (ChatML),
+    so only a render that does not move with its input proves the content goes nowhere."""
+    template = getattr(processor, "chat_template", None) or getattr(_tokenizer_of(processor), "chat_template", None)
+    if not template:
+        return "the model has no chat template"
+    options = {k: v for k, v in kwargs.section("chat_template").items() if k not in _SIZING_KWARGS}
+    key = (str(template), repr(sorted(options.items(), key=lambda kv: kv[0])))
+    cached = _PAIR_PROBES.get(processor)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    probe_kwargs = ProcessingKwargs({**kwargs.sections, "chat_template": options})
+    conversations = [to_messages(probe, "text", fmt=fmt) for probe in _PAIR_ROLE_PROBES]
+    try:
+        base, *varied = render_prompts(processor, conversations, probe_kwargs)
+    except Exception as exc:  # noqa: BLE001 - any template error (Jinja, TypeError…) is the verdict itself
+        failure: str | None = f"it raised {type(exc).__name__}: {exc}"
+    else:
+        dropped = [role for role, render in zip(PAIR_ROLES, varied) if render == base]
+        failure = f"the {' and '.join(repr(r) for r in dropped)} content does not reach the rendered prompt" \
+            if dropped else None
+    _PAIR_PROBES[processor] = (key, failure)
+    return failure
+
+
+def check_pair_roles(processor: Any, kwargs: ProcessingKwargs, fmt: str, name: str) -> None:
+    """Raise the reference's ValueError (a :class:`~omniembed.errors.ConfigError`) when the chat template drops the
+    query or the document; ``name`` is the model's name for the message."""
+    failure = pair_roles_failure(processor, kwargs, fmt)
+    if failure is None:
+        return
+    if fmt == "structured":
+        example = ('    <Query>: {{ (messages | selectattr("role", "eq", "query") | first).content[0].text }}\n'
+                   '    <Document>: {{ (messages | selectattr("role", "eq", "document") | first).content[0].text }}\n')
+    else:
+        example = ('    <Query>: {{ messages | selectattr("role", "eq", "query") | map(attribute="content") | first }}\n'
+                   '    <Document>: {{ messages | selectattr("role", "eq", "document") | map(attribute="content") | '
+                   'first }}\n')
+    raise ConfigError(
+        f"The chat template of {name} cannot carry a 'query'/'document' pair ({failure}). Pair inputs are mapped to "
+        "one message per role, so set a chat template that renders both roles, e.g.:\n"
+        f"{example}"
+        'via `processor_kwargs={"chat_template": ...}` when loading, `model.processor.chat_template = ...` '
+        "afterwards, or a `chat_template.jinja` file alongside the model."
+    )

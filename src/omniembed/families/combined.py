@@ -5,7 +5,7 @@ PaliGemma…: the processor is called with every part, as the reference does). M
 combined inputs as one chat message instead (:mod:`.chat`).
 
 Example:
-    >>> from omniembed.backbones.combined import split_parts
+    >>> from omniembed.families.combined import split_parts
     >>> split_parts([{"text": "a", "audio": 1}, {"audio": 2, "text": "b"}], ("audio", "text"))
     {'audio': [1, 2], 'text': ['a', 'b']}
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from omniembed.errors import UnsupportedInputError
+from omniembed.families.processing_kwargs import ProcessingKwargs
 
 
 def split_parts(items: list[dict[str, Any]], modality: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -33,40 +34,39 @@ def split_parts(items: list[dict[str, Any]], modality: tuple[str, ...]) -> dict[
     return columns
 
 
-def preprocess_combined(
-    transformer: Any, items: list[dict[str, Any]], modality: tuple[str, ...], *, prompt: str | None,
-    processing_kwargs: dict | None,
+def prepare_combined(
+    processor: Any, model: Any, items: list[dict[str, Any]], modality: tuple[str, ...], kwargs: ProcessingKwargs, *,
+    prompt: str | None = None, max_length: int | None = None,
 ) -> dict[str, Any]:
-    from omniembed.backbones import audio, text, video, vision
-    from omniembed.backbones.modalities import is_audio_encoder
+    """A batch of combined dicts → the processor's tensors; ``model`` (the Hugging Face model) tells audio encoders
+    apart, ``max_length`` caps the text part."""
+    from omniembed.families import audio, text, video, vision
+    from omniembed.families.modalities import is_audio_encoder
 
     columns = split_parts(items, modality)
     texts = text.apply_prompt(columns["text"], prompt) if "text" in columns else None
-    if is_audio_encoder(transformer.auto_model):
+    tokenizer = getattr(processor, "tokenizer", None)
+    if is_audio_encoder(model):
         # Our own audio path (valid-frame counts); the text becomes CTC labels, as the speech processors do it.
-        features = audio.preprocess_audio(transformer, columns["audio"], processing_kwargs)
+        features = audio.prepare_audio(audio.feature_extractor_of(processor), model, columns["audio"], kwargs)
         if texts is not None:
-            features["labels"] = transformer.tokenizer(texts, **transformer.call_kwargs("text", processing_kwargs))[
-                "input_ids"]
+            features["labels"] = (tokenizer or processor)(texts, **kwargs.for_modality("text"))["input_ids"]
         return features
-    processor = transformer.processor
-    if getattr(processor, "tokenizer", None) is None:
+    if tokenizer is None:
         raise UnsupportedInputError(f"This model's processor cannot prepare {'+'.join(modality)} inputs together.")
     # The processor itself, as the reference calls it: some insert image placeholder tokens into the text.
     call: dict[str, Any] = {}
     if texts is not None:
         call["text"] = texts
-        call["text_kwargs"] = {k: v for k, v in transformer.call_kwargs("text", processing_kwargs).items()
-                               if k != "return_tensors"}
-        if transformer.max_seq_length and call["text_kwargs"].get("truncation"):
-            call["text_kwargs"].setdefault("max_length", transformer.max_seq_length)
+        call["text_kwargs"] = {k: v for k, v in kwargs.for_modality("text").items() if k != "return_tensors"}
+        if max_length and call["text_kwargs"].get("truncation"):
+            call["text_kwargs"].setdefault("max_length", max_length)
     if "image" in columns:
         call["images"] = columns["image"]
-        call["images_kwargs"] = vision.image_call_kwargs(transformer, processing_kwargs)
+        call["images_kwargs"] = vision.image_kwargs(vision.image_processor_of(processor), kwargs)
     if "video" in columns:
         call["videos"] = [video.frame_list(v) for v in columns["video"]]
     if "audio" in columns:
         call["audio"] = [audio.as_array(c) for c in columns["audio"]]
-        call["audio_kwargs"] = {**audio.extractor_kwargs(transformer, processing_kwargs),
-                                "sampling_rate": audio.common_rate(columns["audio"])}
-    return dict(processor(**call, **transformer.call_kwargs("common", processing_kwargs)))
+        call["audio_kwargs"] = {**audio.extractor_kwargs(kwargs), "sampling_rate": audio.common_rate(columns["audio"])}
+    return dict(processor(**call, **kwargs.common()))

@@ -17,14 +17,17 @@ Families, as the reference infers them (behaviour reference §9):
   ``format`` (``structured`` content lists or ``flat`` strings).
 
 Example:
-    >>> from omniembed.backbones.modalities import modality_key, parse_modality_key
-    >>> modality_key(("audio", "text")), parse_modality_key("audio+text")
-    ('audio+text', ('audio', 'text'))
+    >>> from omniembed.families.modalities import message_format
+    >>> class Tokenizer: chat_template = "{% for m in messages %}{{ m.content[0].text }}{% endfor %}"
+    >>> message_format(Tokenizer()), message_format(Tokenizer(), "gpt_oss")
+    ('structured', 'flat')
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from omniembed.modality import modality_key
 
 TOKEN_OUTPUT = {"method": "forward", "method_output_name": "last_hidden_state"}
 
@@ -40,15 +43,6 @@ PAIR_ONLY_TYPES = frozenset({"kosmos-2", "grounding-dino", "paligemma", "vilt"})
 # Templates of these model types take plain-string content (the reference's list).
 FLAT_FORMAT_TYPES = frozenset({"apertus", "deepseek_v3", "gpt_oss", "seed_oss"})
 _STRUCTURED_MARKERS = ("content[0]", ".type", "'type'", '"type"', "item.type", "message.content[")
-
-
-def modality_key(modality: str | tuple[str, ...]) -> str:
-    """The JSON key of a modality: tuples are written ``"audio+text"``."""
-    return "+".join(modality) if isinstance(modality, tuple) else modality
-
-
-def parse_modality_key(key: str) -> str | tuple[str, ...]:
-    return tuple(key.split("+")) if "+" in key else key
 
 
 def processor_modalities(processor: Any) -> list[str]:

@@ -9,7 +9,7 @@ loader, and :func:`fit_frames` re-samples clips that arrive with another count (
 
 Example:
     >>> import numpy as np
-    >>> from omniembed.backbones.video import fit_frames
+    >>> from omniembed.families.video import fit_frames
     >>> fit_frames(np.arange(10).reshape(10, 1, 1, 1), 4)[:, 0, 0, 0].tolist()
     [0, 2, 5, 7]
 """
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.backbones.vision import image_call_kwargs, image_processor_of
 from omniembed.errors import UnsupportedInputError, UnsupportedModalityError
+from omniembed.families.processing_kwargs import ProcessingKwargs
+from omniembed.families.vision import image_kwargs
 
 
 def frames_of(clip: Any) -> np.ndarray:
@@ -55,14 +56,14 @@ def required_frames(model: Any) -> int | None:
     return None
 
 
-def sampling_for(transformer: Any, video_kwargs: dict | None = None) -> Any:
+def sampling_for(model: Any, processor: Any, video_kwargs: dict | None = None) -> Any:
     """The :class:`~omniembed.inputs.VideoSampling` the loader should apply for this model, or None (defaults).
 
     A fixed frame count the model needs wins; then the reference's ``video`` processing kwargs (``num_frames``,
     ``fps``, ``do_sample_frames=False`` = every frame); then a VLM video processor's own settings."""
     from omniembed.inputs.video import VideoSampling
 
-    needed = required_frames(transformer.auto_model)
+    needed = required_frames(model)
     if needed is not None:
         return VideoSampling(num_frames=needed)
     kwargs = video_kwargs or {}
@@ -70,7 +71,7 @@ def sampling_for(transformer: Any, video_kwargs: dict | None = None) -> Any:
         return VideoSampling(num_frames=None, fps=None)
     if kwargs.get("num_frames") or kwargs.get("fps"):
         return VideoSampling(num_frames=kwargs.get("num_frames"), fps=kwargs.get("fps") or 2.0)
-    video_processor = getattr(transformer.processor, "video_processor", None)
+    video_processor = getattr(processor, "video_processor", None)
     if video_processor is not None:  # a VLM's own sampling settings, where it declares them
         num_frames = getattr(video_processor, "num_frames", None)
         fps = getattr(video_processor, "fps", None)
@@ -89,18 +90,22 @@ def fit_frames(frames: np.ndarray, count: int) -> np.ndarray:
     return frames[[i * total // count for i in range(count)]]
 
 
-def preprocess_video(transformer: Any, clips: list[Any], processing_kwargs: dict | None) -> dict[str, Any]:
-    """Decoded clips → ``pixel_values`` (B, T, C, H, W) via the image processor, frame by frame."""
-    image_processor = image_processor_of(transformer.processor)
+#: The reference's frame-sampling knobs: the loader applies them (:func:`sampling_for`), the processor never sees them.
+SAMPLING_KEYS = ("do_sample_frames", "num_frames", "fps")
+
+
+def prepare_video(image_processor: Any, clips: list[Any], kwargs: ProcessingKwargs,
+                  frames_needed: int | None = None) -> dict[str, Any]:
+    """Decoded clips → ``pixel_values`` (B, T, C, H, W): every frame of the batch through the image processor in
+    one call. ``frames_needed`` (see :func:`required_frames`) re-samples clips that arrive with another count."""
     if image_processor is None:
         raise UnsupportedModalityError(
             "This model has no image processor to prepare video frames with (transformers' video processors need "
             "torchvision, which omniembed does not use)."
         )
-    needed = required_frames(transformer.auto_model)
     videos = [frames_of(c) for c in clips]
-    if needed is not None:
-        videos = [fit_frames(v, needed) for v in videos]
+    if frames_needed is not None:
+        videos = [fit_frames(v, frames_needed) for v in videos]
     counts = {v.shape[0] for v in videos}
     if len(counts) > 1:
         raise UnsupportedInputError(
@@ -108,11 +113,9 @@ def preprocess_video(transformer: Any, clips: list[Any], processing_kwargs: dict
             "per batch. Sample them with a fixed num_frames (MediaOptions(video=VideoSampling(num_frames=...)))."
         )
     frames = [frame for v in videos for frame in v]
-    kwargs = {**image_call_kwargs(transformer, processing_kwargs),
-              **{k: v for k, v in transformer.call_kwargs("video", processing_kwargs).items()
-                 if k not in ("do_sample_frames", "num_frames", "fps")},
-              **transformer.call_kwargs("common", None)}
-    features = dict(image_processor(frames, **kwargs))
+    video_options = {k: v for k, v in kwargs.for_modality("video").items() if k not in SAMPLING_KEYS}
+    options = {**image_kwargs(image_processor, kwargs), **video_options, **kwargs.common()}
+    features = dict(image_processor(frames, **options))
     pixels = features["pixel_values"]
     # CLIP-style processors return (N, C, H, W); VideoMAE-style ones treat the list as one clip (1, N, C, H, W).
     features["pixel_values"] = pixels.reshape(len(videos), -1, *pixels.shape[-3:])

@@ -4,7 +4,7 @@ Size caps (``max_pixels`` / ``min_pixels``) matter for dynamic-resolution VLMs (
 12-megapixel photo becomes ~12k visual tokens. They can be given at load time
 (``processor_kwargs={"max_pixels": ...}``, which ``from_pretrained`` silently ignores for some processors:
 transformers #41955, so :func:`apply_image_caps` sets them on the loaded image processor) or per call
-(``processing_kwargs={"image": {"max_pixels": ...}}``, translated by :func:`image_call_kwargs` into the
+(``processing_kwargs={"image": {"max_pixels": ...}}``, translated by :func:`image_kwargs` into the
 ``size={"longest_edge": ...}`` form current processors read).
 
 Example:
@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from omniembed.errors import UnsupportedModalityError
+from omniembed.families.processing_kwargs import ProcessingKwargs
 
 _CAP_KEYS = ("max_pixels", "min_pixels")
 _SIZE_KEYS = ("size", "crop_size", "longest_edge", "shortest_edge", "max_image_tiles", "image_seq_length")
@@ -71,30 +74,25 @@ def apply_image_caps(processor: Any, processor_kwargs: dict | None) -> None:
             setattr(image_processor, key, kwargs[key])
 
 
-def image_call_kwargs(transformer: Any, processing_kwargs: dict | None) -> dict[str, Any]:
-    """Per-call image-processor kwargs: the merged ``image`` section, with pixel caps in the ``size`` form."""
-    kwargs = {k: v for k, v in transformer.call_kwargs("image", processing_kwargs).items() if k != "return_tensors"}
-    caps = {k: kwargs.pop(k) for k in _CAP_KEYS if k in kwargs}
-    image_processor = image_processor_of(transformer.processor)
+def image_kwargs(image_processor: Any, kwargs: ProcessingKwargs) -> dict[str, Any]:
+    """Per-call image-processor options: the ``image`` section, with pixel caps in the ``size`` form."""
+    options = {k: v for k, v in kwargs.for_modality("image").items() if k != "return_tensors"}
+    caps = {k: options.pop(k) for k in _CAP_KEYS if k in options}
     if caps and image_processor is not None:
         if _counts_pixels(image_processor):
-            kwargs["size"] = _caps_to_size(image_processor, {**caps, **({"size": kwargs["size"]} if "size" in kwargs
-                                                                          else {})})
+            given = {"size": options["size"]} if "size" in options else {}
+            options["size"] = _caps_to_size(image_processor, {**caps, **given})
         else:
-            kwargs.update(caps)
-    return kwargs
+            options.update(caps)
+    return options
 
 
-def preprocess_images(transformer: Any, images: list[Any], processing_kwargs: dict | None) -> dict[str, Any]:
-    """Decoded RGB images → the image processor's tensors (``pixel_values`` and whatever else it returns)."""
-    from omniembed.errors import UnsupportedModalityError
-
-    image_processor = image_processor_of(transformer.processor)
+def prepare_images(image_processor: Any, images: list[Any], kwargs: ProcessingKwargs) -> dict[str, Any]:
+    """Decoded RGB images → the image processor's tensors (``pixel_values`` and whatever else it returns), in one
+    call for the whole batch."""
     if image_processor is None:
-        raise UnsupportedModalityError("This model's processor has no image processor. Supported modalities: "
-                                       f"{', '.join(map(str, transformer.modality_config))}.")
-    common = transformer.call_kwargs("common", processing_kwargs)
-    return dict(image_processor(list(images), **{**image_call_kwargs(transformer, processing_kwargs), **common}))
+        raise UnsupportedModalityError("This model's processor has no image processor.")
+    return dict(image_processor(list(images), **{**image_kwargs(image_processor, kwargs), **kwargs.common()}))
 
 
 def shortest_side_needed(image_processor: Any) -> int | None:

@@ -6,18 +6,15 @@ with the model's needs (``image_size`` for JPEG draft decoding, ``sampling_rate`
 :func:`~omniembed.inputs.load_image` / ``load_audio`` / ``load_video``; a multimodal dict decodes each value
 (lists of values one by one); chat messages have their media content parts decoded.
 
-:func:`try_load` is the non-raising twin for ``on_error="skip"``: per-item problems (every
-:class:`~omniembed.errors.InputError`) come back in :class:`LoadResult`; anything else (a missing dependency,
-a bug) still raises.
-
 Example:
     >>> import numpy as np
-    >>> from omniembed.inputs.loader import load_item, try_load
+    >>> from omniembed.inputs.loader import load_item
     >>> load_item({"text": "a cat", "image": np.zeros((2, 2, 3), np.uint8)}, ("image", "text"))["image"].mode
     'RGB'
-    >>> result = try_load(b"not an image at all", "image")
-    >>> result.ok, type(result.error).__name__
-    (False, 'MediaDecodeError')
+    >>> load_item(b"not an image at all", "image")
+    Traceback (most recent call last):
+    ...
+    omniembed.errors.MediaDecodeError: not a valid image, or not an allowed format (JPEG, MPO, PNG, ...)
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from omniembed.errors import ConfigError, InputError, UnsupportedInputError
+from omniembed.errors import ConfigError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
 from omniembed.inputs.image import load_image
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
@@ -34,7 +31,7 @@ from omniembed.inputs.video import VideoSampling, load_video
 if TYPE_CHECKING:
     from omniembed.inputs.fetch import FetchPolicy
 
-__all__ = ["LoadResult", "MediaOptions", "load_item", "try_load"]
+__all__ = ["MediaOptions", "load_item"]
 
 _MEDIA = ("image", "audio", "video")
 
@@ -69,18 +66,6 @@ class MediaOptions:
 DEFAULT_OPTIONS = MediaOptions()
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    """The outcome of :func:`try_load`: the decoded ``value``, or the per-item ``error``."""
-
-    value: Any = None
-    error: InputError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def load_item(
     item: Any,
     modality: str | tuple[str, ...],
@@ -110,14 +95,6 @@ def load_item(
     raise UnsupportedInputError(
         f"unknown modality {modality!r}: expected text, image, audio, video or message", item=item
     )
-
-
-def try_load(item: Any, modality: str | tuple[str, ...], **kwargs: Any) -> LoadResult:
-    """:func:`load_item` that returns per-item failures instead of raising them."""
-    try:
-        return LoadResult(load_item(item, modality, **kwargs))
-    except InputError as exc:
-        return LoadResult(None, exc)
 
 
 @dataclass(frozen=True)

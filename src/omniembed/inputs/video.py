@@ -276,7 +276,7 @@ def decode_video_source(
     item: Any = None,
 ) -> VideoClip:
     """Decode already-resolved bytes or a path (the second half of :func:`load_video`)."""
-    from omniembed.inputs.detect import sniff_media
+    from omniembed.inputs.sniff import sniff_media
 
     item = source.name if item is None else item
     sniffed = sniff_media(source.head())

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import os
@@ -30,9 +29,15 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, ModelLoadError
+from omniembed.errors import ConfigError, RemoteCodeError
 from omniembed.models.base import ModelBase
-from omniembed.models.scoring import ScoreRequest, is_singular_pair_input, order_ranking, run_predict
+from omniembed.processing.scores import (
+    Scoring,
+    as_pair_items,
+    finalize_scores,
+    is_singular_pair_input,
+    order_ranking,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +137,7 @@ class CrossEncoder(ModelBase):
 
     # -- loading --------------------------------------------------------------------------------------------
     def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:
-        from omniembed.backbones import loading
-        from omniembed.modules import LogitScore, Transformer
+        from omniembed.modules import LogitScore, Transformer, loading
         from omniembed.modules.generative_score import GenerativeScore, is_speech_seq2seq
 
         hub = {k: load_kwargs.get(k) for k in ("cache_dir", "trust_remote_code", "local_files_only", "token")}
@@ -173,17 +177,17 @@ class CrossEncoder(ModelBase):
 
     def _resolve_activation_fn(self, path: str) -> Callable | None:
         """Import a saved dotted path: ``torch.*`` always, anything else only with ``trust_remote_code``."""
-        if not (self._load_kwargs.get("trust_remote_code") or path.startswith("torch.")):
+        from omniembed.serialization.registry import import_path
+
+        try:
+            target = import_path(path, trust_remote_code=bool(self._load_kwargs.get("trust_remote_code")),
+                                 trusted_prefixes=("torch.",))
+        except RemoteCodeError:
             logger.warning(
                 "Activation function path '%s' is not trusted, using default activation function instead. Please "
                 "load the CrossEncoder with `trust_remote_code=True` to allow loading custom activation functions "
                 "via the configuration.", path)
             return None
-        module_name, _, attr = path.rpartition(".")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ModelLoadError(f"Could not import the activation function {path!r}: {exc}") from exc
         return target() if inspect.isclass(target) else target
 
     def _config_activation_fn(self) -> Callable | None:
@@ -248,12 +252,6 @@ class CrossEncoder(ModelBase):
         """True when ``inputs`` is one pair (a list/tuple whose first item is not a list/tuple)."""
         return is_singular_pair_input(inputs)
 
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for module in self:
-            accepted = getattr(module, "forward_kwargs", set())
-            features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
-        return features
-
     def predict(
         self,
         inputs: Any = None,
@@ -298,19 +296,28 @@ class CrossEncoder(ModelBase):
             logger.warning("The `activation_fct` argument was renamed and is now deprecated. Please use "
                            "`activation_fn`.")
             activation_fn = kwargs.pop("activation_fct")
-        if pool is not None or isinstance(device, (list, tuple)):
-            raise ConfigError("Multi-process scoring (pool=/device=[...]) is not available in this release.")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
-        request = ScoreRequest(
-            inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
-            show_progress_bar=show_progress_bar,
-            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
-            apply_softmax=bool(apply_softmax), convert_to_numpy=convert_to_numpy and not convert_to_tensor,
-            convert_to_tensor=convert_to_tensor, device=device, on_error=on_error, num_workers=num_workers,
-            media=media if media is not None else self.media, processing_kwargs=kwargs.get("processing_kwargs"),
+        devices = device if isinstance(device, (list, tuple)) else None
+        ctx = self.call_context(
+            prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
+            show_progress_bar=show_progress_bar, device=None if devices else device, on_error=on_error, media=media,
+            num_workers=num_workers, processing_kwargs=kwargs.get("processing_kwargs"),
         )
-        scores, failures = run_predict(self, request)
+        first = self[0]
+        task = Scoring(
+            modalities=tuple(self.modalities), scorer=first if hasattr(first, "preprocess_pairs") else None,
+            message_format=getattr(first, "message_format", "structured"), num_labels=self.num_labels,
+            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
+            apply_softmax=bool(apply_softmax),
+        )
+        singular = is_singular_pair_input(inputs)
+        items = as_pair_items(inputs, singular)
+        rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
+        scores = finalize_scores(rows, num_labels=task.num_labels, convert_to_numpy=convert_to_numpy and not
+                                 convert_to_tensor, convert_to_tensor=convert_to_tensor, device=ctx.device)
+        if singular:
+            scores = scores[0]
         return (scores, failures) if return_failures else scores
 
     def rank(

@@ -1,12 +1,19 @@
-"""Load the Hugging Face parts of a backbone: config, model class for a task, processor.
+"""Load the Hugging Face parts of a module: config, the model for a task and backend, processor.
 
 Why not ``AutoProcessor`` alone: for plain text models it has broken in the past (custom tokenizers known only
 through ``auto_map``), so a tokenizer, then a feature extractor, is tried when it fails.
+
+Backends: :data:`BACKENDS` maps a ``backend`` name (the reference's ``backend="torch"|"onnx"|"openvino"``) to the
+function that builds the model. Whatever it returns is called the way ``Transformer.forward`` calls a transformers
+model: the method named in ``modality_config`` (``forward``, ``get_text_features``…) with the processor's tensors
+as keyword arguments, returning an output with ``last_hidden_state`` / ``pooler_output`` / ``logits``. Another
+runtime (an ONNX Runtime session behind a small wrapper) registers its loader here; the encode path is unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -49,7 +56,15 @@ def load_config(path: str, *, config_kwargs: dict, hub_kwargs: dict):
         raise ModelLoadError(f"Could not read the model configuration at {path!r}: {exc}") from exc
 
 
-def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: dict) -> torch.nn.Module:
+def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: dict, backend: str = "torch") -> Any:
+    """The model for ``task`` from ``path``, built by the ``backend``'s loader (see the module docstring)."""
+    loader = BACKENDS.get(backend)
+    if loader is None:
+        raise ConfigError(f"Unsupported backend '{backend}'. Supported backends: {sorted(BACKENDS)}.")
+    return loader(path, config, task=task, model_kwargs=model_kwargs, hub_kwargs=hub_kwargs)
+
+
+def load_torch_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: dict) -> torch.nn.Module:
     import transformers
 
     if task not in TASK_AUTO_CLASSES:
@@ -63,14 +78,14 @@ def load_model(path: str, config, *, task: str, model_kwargs: dict, hub_kwargs: 
                 "Loading only the encoder (%s) of a %s checkpoint: prefer saving the encoder alone; see docs.",
                 cls.__name__, architectures[0],
             )
-        return _from_pretrained(cls, path, config, kwargs, hub_kwargs, strict=True)
+        return from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, strict=True)
     auto_cls = getattr(transformers, TASK_AUTO_CLASSES[task])
     if task == "any-to-any":
         try:
-            return _from_pretrained(auto_cls, path, config, kwargs, hub_kwargs, strict=True)
+            return from_pretrained_checked(auto_cls, path, config, kwargs, hub_kwargs, strict=True)
         except ValueError:
             auto_cls = transformers.AutoModelForVision2Seq if hasattr(transformers, "AutoModelForVision2Seq") else auto_cls
-    return _from_pretrained(auto_cls, path, config, kwargs, hub_kwargs, strict=task == "feature-extraction")
+    return from_pretrained_checked(auto_cls, path, config, kwargs, hub_kwargs, strict=task == "feature-extraction")
 
 
 def _model_class(model_type: str, name: str):
@@ -86,7 +101,7 @@ def _model_class(model_type: str, name: str):
         return getattr(importlib.import_module(f"transformers.models.{folder}.modeling_{folder}"), name)
 
 
-def _from_pretrained(cls, path, config, kwargs, hub_kwargs, *, strict: bool):
+def from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, *, strict: bool):
     """Load and refuse silently random weights: a checkpoint whose keys do not match the class is an error."""
     try:
         model, info = cls.from_pretrained(path, config=config, output_loading_info=True, **hub_kwargs, **kwargs)
@@ -136,3 +151,7 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> An
                                "modalities it lacks are unavailable.", path, errors[0], name[4:])
             return processor
     raise ModelLoadError(f"No tokenizer or processor could be loaded from {path!r}:\n  " + "\n  ".join(errors))
+
+
+#: backend name → model loader (``load_model`` dispatches here; see the module docstring)
+BACKENDS: dict[str, Callable[..., Any]] = {"torch": load_torch_model}

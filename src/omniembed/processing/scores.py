@@ -1,21 +1,21 @@
-"""The predict loop: classify pairs → group/sort/batch → decode media (threads) → preprocess → forward → scores.
+"""Scoring: what ``predict`` and ``rank`` add to the runtime (:mod:`omniembed.processing.runtime`), step by step.
 
-The twin of :mod:`omniembed.models.encoding` for :class:`~omniembed.models.cross_encoder.CrossEncoder`, on the
-same engine (:mod:`omniembed.processing.pipeline`): batches are sorted by length and the caller's order restored,
-so scores do not depend on ``batch_size``. Post-processing per batch is the reference's: logits upcast to fp32 →
-activation → ``(B, 1)`` squeezed to ``(B,)`` → softmax over labels when asked.
-
-Failed pairs under ``on_error="skip"`` score NaN and are reported as :class:`~omniembed.errors.ItemFailure`.
+* **Kind** of each input: a text pair, a chat pair or a scorer pair, with each side's modality
+  (:func:`omniembed.processing.pairs.classify`; a text-only reranker takes two strings as a text pair at once).
+* **Decoding**: every media side through :func:`omniembed.inputs.load_item`, each distinct object once per call
+  (``rank(image, documents)`` decodes the query image once).
+* **Preprocessing**: :func:`omniembed.processing.pairs.preprocess`.
+* **Post-processing** per batch, the reference's: logits upcast to fp32 → activation → ``(B, 1)`` squeezed to
+  ``(B,)`` → softmax over labels when asked; then :func:`finalize_scores` for the whole call. Failed pairs
+  (``on_error="skip"``) score NaN.
 
 Example:
-    >>> from omniembed.models.scoring import order_ranking
     >>> order_ranking([0.2, float("nan"), 0.9], top_k=None)
     [{'corpus_id': 2, 'score': 0.9}, {'corpus_id': 0, 'score': 0.2}, {'corpus_id': 1, 'score': nan}]
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,39 +24,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.errors import ItemFailure
-from omniembed.models import pairs
-from omniembed.models.encoding import sort_by_tokens
-from omniembed.processing.pipeline import Job, make_jobs, run_jobs
-from omniembed.util.tensor import batch_to_device
+from omniembed.inputs.detect import module_type
+from omniembed.modality import MEDIA
+from omniembed.processing import pairs
+from omniembed.processing.batches import Job
+from omniembed.processing.runtime import CallContext
 
-logger = logging.getLogger(__name__)
-
-
-@dataclass
-class ScoreRequest:
-    inputs: Any
-    prompt: str | None = None
-    batch_size: int = 32
-    show_progress_bar: bool | None = None
-    activation_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
-    apply_softmax: bool = False
-    convert_to_numpy: bool = True
-    convert_to_tensor: bool = False
-    device: str | None = None
-    on_error: str = "raise"
-    num_workers: int | None = None
-    media: Any = None
-    processing_kwargs: dict | None = None
+__all__ = ["Scoring", "as_pair_items", "finalize_scores", "is_singular_pair_input", "order_ranking"]
 
 
 def is_singular_pair_input(inputs: Any) -> bool:
     """The reference's rule: a list/tuple whose first item is not a list/tuple is ONE pair; a 1-D numpy string
     array is one pair and a 2-D one a batch; anything that is not a sequence is one input."""
-    from omniembed.inputs.detect import _module_type
-
     list_types: tuple[type, ...] = (list, tuple)
-    column = _module_type("datasets", "Column")
+    column = module_type("datasets", "Column")
     if column is not None:
         list_types += (column,)
     if isinstance(inputs, list_types):
@@ -66,7 +47,7 @@ def is_singular_pair_input(inputs: Any) -> bool:
     return True
 
 
-def _as_items(inputs: Any, singular: bool) -> list[Any]:
+def as_pair_items(inputs: Any, singular: bool) -> list[Any]:
     if isinstance(inputs, np.ndarray):
         inputs = inputs.tolist()  # numpy strings → str, so detection sees ordinary Python values
     if singular:
@@ -74,69 +55,59 @@ def _as_items(inputs: Any, singular: bool) -> list[Any]:
     return inputs if isinstance(inputs, list) else list(inputs)
 
 
-def classify_jobs(model: Any, items: list[Any], on_error: str) -> tuple[list[Job], list[ItemFailure]]:
-    """Every pair's kind and sides' modalities, checked against the model; problems become failures or raise."""
-    first = model[0]
-    scorer = first if hasattr(first, "preprocess_pairs") else None
-    message_format = ((getattr(first, "modality_config", None) or {}).get("message") or {}).get("format",
-                                                                                              "structured")
-    supported = model.modalities
+@dataclass(frozen=True)
+class Scoring:
+    """The scoring task of one ``predict`` call (see the module docstring)."""
 
-    def make_job(index: int, item: Any) -> Job:
-        kind, pair = pairs.classify(item, supported, scorer=scorer, message_format=message_format)
-        return Job(index, pair, kind, pairs.pair_length(pair))
+    modalities: tuple[Any, ...] = ("text",)  # the model's
+    scorer: Any = None  # a first module with its own pair scorer (GenerativeScore)
+    message_format: str = "structured"
+    num_labels: int = 1
+    activation_fn: Callable[[torch.Tensor], torch.Tensor] | None = None
+    apply_softmax: bool = False
+    noun: str = "pairs"
 
-    return make_jobs(items, make_job, on_error)
+    @property
+    def strings_make_text_pairs(self) -> bool:
+        """Two strings are a text pair, whatever they look like, on a text-only reranker without a chat template."""
+        return (self.scorer is None and "text" in self.modalities and "message" not in self.modalities
+                and not any(m in self.modalities for m in MEDIA))
 
+    def classify(self, ctx: CallContext, index: int, item: Any) -> Job:
+        if (type(item) in (tuple, list) and len(item) == 2 and type(item[0]) is str and type(item[1]) is str
+                and self.strings_make_text_pairs):
+            return Job(index, pairs.TEXT_PAIR, tuple(item), ("text", "text"), length=len(item[0]) + len(item[1]),
+                       text=tuple(item))
+        kind, pair = pairs.classify(item, self.modalities, scorer=self.scorer, message_format=self.message_format)
+        text = pair.sides if kind == pairs.TEXT_PAIR else None
+        return Job(index, kind, pair.sides, pair.modalities, length=pairs.pair_length(pair), text=text)
 
-def _text_pair(job: Job) -> tuple[str, str] | None:
-    sides = job.item.sides
-    if job.modality == pairs.TEXT_PAIR and len(sides) == 2 and all(isinstance(s, str) for s in sides):
-        return tuple(sides)
-    return None
+    def decode(self, ctx: CallContext, side: Any, modality: Any, hints: dict[str, Any]) -> Any:
+        from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
 
+        if isinstance(side, dict) and isinstance(modality, str) and set(side) == {modality}:
+            # {"image": x} and {"image": [x, y]}: decode as a one-key combined input (lists allowed)
+            return load_item(side, (modality,), options=ctx.media, **hints)
+        return load_item(side, modality, options=ctx.media, **hints)
 
-def postprocess(scores: torch.Tensor, *, num_labels: int, activation_fn: Any, apply_softmax: bool) -> torch.Tensor:
-    """The reference's order: fp32 upcast (ties in bf16 logits are real) → activation → squeeze → softmax."""
-    if torch.is_floating_point(scores) and torch.finfo(scores.dtype).bits < 32:
-        scores = scores.float()
-    if activation_fn is not None:
-        scores = activation_fn(scores)
-    if num_labels == 1 and scores.ndim > 1:
-        scores = scores.squeeze(-1)
-    if apply_softmax and scores.ndim > 1:
-        scores = torch.nn.functional.softmax(scores, dim=1)
-    return scores
+    def assemble(self, job: Job, sides: tuple[Any, ...]) -> pairs.Pair:
+        return pairs.Pair(sides, job.modalities)
 
+    def prepare(self, ctx: CallContext, kind: Any, values: Any) -> dict[str, Any]:
+        return pairs.preprocess(ctx.model[0], kind, values, ctx.prompt, ctx.processing_kwargs)
 
-def run_predict(model: Any, req: ScoreRequest) -> tuple[Any, list[ItemFailure]]:
-    """Score every pair of ``req.inputs``; returns ``(scores, failures)`` (see CrossEncoder.predict)."""
-    device, show = model.prepare_call(batch_size=req.batch_size, on_error=req.on_error,
-                                      show_progress_bar=req.show_progress_bar, device=req.device)
-    singular = is_singular_pair_input(req.inputs)
-    items = _as_items(req.inputs, singular)
-    num_labels = model.num_labels
-
-    jobs, failures = classify_jobs(model, items, req.on_error)
-    sort_by_tokens(model, jobs, _text_pair)
-
-    def process(batch_jobs: list[Job], values: list[pairs.Pair]) -> list[torch.Tensor]:
-        features = pairs.preprocess(model, batch_jobs[0].modality, values, req.prompt, req.processing_kwargs)
-        features = batch_to_device(features, device)
-        with torch.inference_mode():
-            out = model.forward(features)
-            scores = postprocess(out["scores"], num_labels=num_labels, activation_fn=req.activation_fn,
-                                 apply_softmax=req.apply_softmax)
+    def postprocess(self, ctx: CallContext, out: dict[str, Any]) -> list[torch.Tensor]:
+        """The reference's order: fp32 upcast (ties in bf16 logits are real) → activation → squeeze → softmax."""
+        scores = out["scores"]
+        if torch.is_floating_point(scores) and torch.finfo(scores.dtype).bits < 32:
+            scores = scores.float()
+        if self.activation_fn is not None:
+            scores = self.activation_fn(scores)
+        if self.num_labels == 1 and scores.ndim > 1:
+            scores = scores.squeeze(-1)
+        if self.apply_softmax and scores.ndim > 1:
+            scores = torch.nn.functional.softmax(scores, dim=1)
         return list(scores)
-
-    rows = run_jobs(jobs, len(items), batch_size=req.batch_size, load=pairs.make_loader(model, req.media),
-                    needs_loading=lambda job: job.item.needs_loading, process=process, failures=failures,
-                    num_workers=req.num_workers, on_error=req.on_error, show_progress_bar=show, noun="pairs")
-    result = finalize_scores(rows, num_labels=num_labels, convert_to_numpy=req.convert_to_numpy,
-                             convert_to_tensor=req.convert_to_tensor, device=device)
-    if singular:
-        result = result[0]
-    return result, failures
 
 
 def finalize_scores(rows: list[torch.Tensor | None], *, num_labels: int, convert_to_numpy: bool,
