@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ArgumentError",
     "ConfigError",
     "InputError",
     "ItemFailure",
@@ -47,6 +48,10 @@ class OmniEmbedError(Exception):
 
 class ConfigError(OmniEmbedError, ValueError):
     """An argument or a saved configuration value is invalid (bad precision, prompt name, pooling mode…)."""
+
+
+class ArgumentError(OmniEmbedError, TypeError):
+    """A call got arguments Python itself would refuse: too many positional ones, an unknown keyword."""
 
 
 class ModelLoadError(OmniEmbedError, OSError):

@@ -122,17 +122,34 @@ def test_pure_text_starts_no_thread(bert, monkeypatch):
     assert bert.encode(TEXTS, num_workers=4).shape == (len(TEXTS), 32)
 
 
-def test_media_are_decoded_in_threads_on_the_models_hints(model_dirs, images, monkeypatch):
-    """The loader asks the model for its hints per modality, with the call's processing_kwargs."""
+def test_files_are_decoded_in_threads_on_the_models_hints(model_dirs, images, tmp_path, monkeypatch):
+    """Media to read go to decoding threads; the loader asks the model for its hints once per modality, with the
+    call's processing_kwargs."""
     model = SentenceTransformer(model_dirs["clip"], device="cpu")
+    paths = []
+    for i, image in enumerate(images):
+        image.save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.png"))
     asked, started = [], []
     real_hints, real_pool = model[0].media_hints, batches.ThreadPoolExecutor
     monkeypatch.setattr(model[0], "media_hints", lambda *args: asked.append(args) or real_hints(*args))
     monkeypatch.setattr(batches, "ThreadPoolExecutor", lambda *a, **k: started.append(a) or real_pool(*a, **k))
     per_call = {"image": {"do_center_crop": True}}
-    emb = model.encode(["a cat", images[0], images[1]], num_workers=2, processing_kwargs=per_call)
-    assert emb.shape == (3, 24) and started == [(2,)]
+    emb = model.encode(["a cat", *paths], num_workers=2, processing_kwargs=per_call)
+    assert started == [(2,)]
     assert asked == [("image", per_call)]  # once per modality, never for text
+    np.testing.assert_allclose(emb[1:], model.encode(images), atol=1e-6)  # the files hold the same pixels
+
+
+def test_media_already_in_memory_are_checked_inline(model_dirs, images, video_frames, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a thread pool was started for in-memory media")
+
+    monkeypatch.setattr(batches, "ThreadPoolExecutor", refuse)
+    clip = SentenceTransformer(model_dirs["clip"], device="cpu")
+    assert clip.encode([images[0], np.asarray(images[1])], num_workers=4).shape == (2, 24)
+    xclip = SentenceTransformer(model_dirs["xclip"], device="cpu")
+    assert xclip.encode(video_frames, num_workers=4).shape == (2, 24)
 
 
 def test_call_context_is_frozen_and_checks_its_settings(bert):

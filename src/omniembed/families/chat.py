@@ -159,12 +159,8 @@ def render_messages(
     items are decoded (PIL images, ``AudioClip``, ``VideoClip``). ``fmt`` is the template's message format,
     ``prompt`` is prepended as a system message, and text-only rows longer than ``max_length`` tokens are cut,
     keeping the template's fixed suffix. Returns the processor's tensors (``input_ids``, ``attention_mask``,
-    ``pixel_values``…) with ``modality="message"``.
-
-    Example:
-        >>> features = render_messages(processor, [[{"role": "user", "content": "hi"}]], kwargs)  # doctest: +SKIP
-        >>> sorted(features)                                                                       # doctest: +SKIP
-        ['attention_mask', 'input_ids', 'modality']
+    ``pixel_values``…) with ``modality="message"``. ``Transformer.render_messages`` calls it with the module's
+    processor, format and length.
     """
     conversations = [to_messages(c, "message", fmt=fmt, prompt=prompt) for c in conversations]
     prompts = render_prompts(processor, conversations, kwargs, add_generation_prompt=add_generation_prompt)

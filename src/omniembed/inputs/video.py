@@ -237,7 +237,7 @@ def _from_frames(
     else:
         times = [i / fps if fps else float(i) for i in indices]
     return VideoClip(
-        np.ascontiguousarray(a[picked]),
+        np.ascontiguousarray(a if len(picked) == total else a[picked]),  # every frame kept: no copy
         fps,
         times,
         [int(i) for i in indices],

@@ -9,13 +9,16 @@ Heads, chosen from the checkpoint when no ``modules.json`` says otherwise (refer
   (audio, text) pairs by mean log p(text | audio) (omniembed only);
 * VLM rerankers are assembled by hand, as in the reference: ``Transformer("any-to-any")`` + ``LogitScore``.
 
-Example:
+Example (a hub id such as ``"cross-encoder/ms-marco-MiniLM-L6-v2"`` or a local folder; here a tiny random
+reranker, so the scores themselves mean nothing):
     >>> from omniembed import CrossEncoder
-    >>> model = CrossEncoder("cross-encoder/ms-marco-MiniLM-L6-v2")                      # doctest: +SKIP
-    >>> model.predict([("How many people live in Berlin?", "Berlin has 3.5M people.")])  # doctest: +SKIP
-    array([0.9998], dtype=float32)
-    >>> model.rank("a cat", ["a dog", "https://example.com/cat.jpg"])                    # doctest: +SKIP
-    [{'corpus_id': 0, 'score': 0.61...}, {'corpus_id': 1, 'score': 0.02...}]
+    >>> model = CrossEncoder(reranker_folder, device="cpu")
+    >>> scores = model.predict([("How many people live in Berlin?", "Berlin has 3.5M people."), ("a", "b")])
+    >>> scores.shape, scores.dtype
+    ((2,), dtype('float32'))
+    >>> ranking = model.rank("a cat", ["a dog", "https://example.com/cat.jpg"])
+    >>> sorted(entry["corpus_id"] for entry in ranking), sorted(ranking[0])
+    ([0, 1], ['corpus_id', 'score'])
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, RemoteCodeError
+from omniembed.errors import ArgumentError, ConfigError, RemoteCodeError
 from omniembed.models.base import ModelBase
 from omniembed.processing.scores import (
     Scoring,
@@ -74,9 +77,9 @@ class CrossEncoder(ModelBase):
     declare its own default: GenerativeScore's log-probabilities stay as they are).
 
     Example:
-        >>> model = CrossEncoder(folder, num_labels=1, max_length=256)          # doctest: +SKIP
-        >>> model.activation_fn, model.num_labels                               # doctest: +SKIP
-        (Sigmoid(), 1)
+        >>> model = CrossEncoder(reranker_folder, num_labels=1, max_length=64, device="cpu")
+        >>> model.activation_fn, model.num_labels, model.max_seq_length
+        (Sigmoid(), 1, 64)
     """
 
     model_type: ClassVar[str] = "CrossEncoder"
@@ -94,7 +97,7 @@ class CrossEncoder(ModelBase):
         **kwargs: Any,
     ) -> None:
         if len(args) > len(_POSITIONAL):
-            raise TypeError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
+            raise ArgumentError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
         given = {"num_labels": num_labels, "max_length": max_length, "activation_fn": activation_fn}
         for name, value in zip(_POSITIONAL, args):  # v5.3-and-earlier positional order
             logger.warning("Passing `%s` as a positional argument to CrossEncoder is deprecated. Please use "
@@ -283,11 +286,12 @@ class CrossEncoder(ModelBase):
         failed pairs NaN (``return_failures=True`` returns ``(scores, failures)`` with each failure's index and
         reason), ``num_workers`` threads decode media ahead of the model, ``media`` overrides MediaOptions.
 
-        Example:
-            >>> model.predict([("a cat", "a photo of a cat"), ("a cat", "cat.jpg")])     # doctest: +SKIP
-            array([0.91, 0.87], dtype=float32)
-            >>> model.predict(("a cat", "a dog"))                                       # doctest: +SKIP
-            np.float32(0.12)
+        Example (a text reranker reads "cat.jpg" as text, as the reference does):
+            >>> model = CrossEncoder(reranker_folder, device="cpu")
+            >>> model.predict([("a cat", "a photo of a cat"), ("a cat", "cat.jpg")]).shape
+            (2,)
+            >>> type(model.predict(("a cat", "a dog"))).__name__
+            'float32'
         """
         if inputs is None and "sentences" in kwargs:
             logger.warning("The `sentences` argument was renamed and is now deprecated. Please use `inputs`.")
@@ -352,9 +356,11 @@ class CrossEncoder(ModelBase):
         the list still has one entry per document and ``top_k`` drops failures first. ``return_failures=True``
         returns ``(results, failures)``, each failure carrying the document's index and the reason.
 
-        Example:
-            >>> model.rank("a cat", ["a dog", "cat.jpg", "broken.jpg"], on_error="skip")   # doctest: +SKIP
-            [{'corpus_id': 1, 'score': 0.8}, {'corpus_id': 0, 'score': 0.1}, {'corpus_id': 2, 'score': nan}]
+        Example (a text reranker cannot score an explicit image: that document fails and goes last):
+            >>> model = CrossEncoder(reranker_folder, device="cpu")
+            >>> ranking = model.rank("a cat", ["a dog", {"image": "cat.jpg"}, "a cat"], on_error="skip")
+            >>> [entry["corpus_id"] for entry in ranking][-1], str(ranking[-1]["score"])
+            (1, 'nan')
         """
         documents = list(documents)  # a generator would be consumed by the pairs below
         if self.num_labels != 1:

@@ -1,10 +1,10 @@
 """SentenceTransformer: one ``encode()`` for text, images, audio, video and mixtures of them.
 
-Example:
+Example (``minilm_folder`` holds all-MiniLM-L6-v2; a hub id works the same):
     >>> from omniembed import SentenceTransformer
-    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")   # doctest: +SKIP
-    >>> emb = model.encode(["A man is eating food.", "A man is riding a horse."])  # doctest: +SKIP
-    >>> model.similarity(emb, emb).shape                                        # doctest: +SKIP
+    >>> model = SentenceTransformer(minilm_folder, device="cpu")
+    >>> emb = model.encode(["A man is eating food.", "A man is riding a horse."])
+    >>> model.similarity(emb, emb).shape
     torch.Size([2, 2])
 """
 
@@ -112,9 +112,11 @@ class SentenceTransformer(ModelBase):
         NaN; ``return_failures=True`` returns ``(embeddings, failures)``), ``num_workers`` threads decode
         media ahead of the model (0 = inline), and ``media`` overrides the model's MediaOptions.
 
-        Example:
-            >>> emb, failures = model.encode(["a cat", "missing.jpg"], on_error="skip",   # doctest: +SKIP
-            ...                              return_failures=True)
+        Example (a text model cannot embed an explicit image: that item fails, the others are embedded):
+            >>> model = SentenceTransformer(minilm_folder, device="cpu")
+            >>> emb, failures = model.encode(["a cat", {"image": "cat.jpg"}], on_error="skip", return_failures=True)
+            >>> emb.shape, [failure.index for failure in failures]
+            ((2, 384), [1])
         """
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")

@@ -12,11 +12,13 @@ A ``prompt`` becomes Whisper's previous-context prompt (``<|startofprev|> prompt
 The model and its processor are saved in the root folder with ``generative_score_config.json``; the reference
 library has no such module, so such a folder loads in omniembed only.
 
-Example:
+Example (``whisper_folder`` holds Whisper tiny.en; ``hello.wav`` says "Hello world, this is a test…"):
+    >>> import os
     >>> from omniembed import CrossEncoder
-    >>> model = CrossEncoder(whisper_full_folder)                       # doctest: +SKIP
-    >>> model.rank("hello.wav", ["Hello world.", "The stock market fell."])   # doctest: +SKIP
-    [{'corpus_id': 0, 'score': -0.41...}, {'corpus_id': 1, 'score': -5.7...}]
+    >>> model = CrossEncoder(whisper_folder, device="cpu")
+    >>> hello = os.path.join(speech_folder, "hello.wav")
+    >>> [entry["corpus_id"] for entry in model.rank(hello, ["The stock market fell.", "Hello world."])]
+    [1, 0]
 """
 
 from __future__ import annotations

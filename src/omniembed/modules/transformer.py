@@ -9,9 +9,12 @@ as the reference library writes them.
 
 Example:
     >>> from omniembed.modules import Transformer
-    >>> t = Transformer(minilm_folder)                      # doctest: +SKIP
-    >>> t.modalities, t.get_word_embedding_dimension()      # doctest: +SKIP
+    >>> t = Transformer(minilm_folder)
+    >>> t.modalities, t.get_word_embedding_dimension()
     (['text'], 384)
+    >>> features = t.preprocess(["a cat", "a photo of a dog"])
+    >>> features["input_ids"].shape, features["modality"]
+    (torch.Size([2, 7]), 'text')
 """
 
 from __future__ import annotations
@@ -217,11 +220,8 @@ class Transformer(Module):
         """What ``inputs.load_item`` should produce for this model: ``image_size`` (the shortest side the image
         processor needs, so large JPEGs decode at reduced scale), ``sampling_rate`` (the feature extractor's) and
         ``video_sampling`` (e.g. exactly 8 frames for X-CLIP; the reference's ``processing_kwargs={"video":
-        {"num_frames" | "fps" | "do_sample_frames"}}``, saved or per call, choose it for other models).
-
-        Example:
-            >>> Transformer(xclip_folder).media_hints()["video_sampling"].num_frames   # doctest: +SKIP
-            8
+        {"num_frames" | "fps" | "do_sample_frames"}}``, saved or per call, choose it for other models). A text
+        model needs none. ``modality`` is the modality being loaded (a Router picks its route by it).
         """
         hints: dict[str, Any] = {}
         image_size = vision.shortest_side_needed(vision.image_processor_of(self.processor))

@@ -3,10 +3,12 @@
 * :func:`plan_batches`: group by kind (a modality, or a pair kind), first-seen order, so a CLIP model takes
   ``["a cat", "cat.jpg"]`` in one call at any batch size; sort each group by length, longest first (stable), so
   a batch pads little; cut into batches. Results are keyed by the caller's index, so the order is restored.
-* :class:`MediaLoader`: decodes the media sides of the jobs (``inputs.load_item``) in a small thread pool that
-  runs ahead of the model (while batch *k* is in the forward pass, batch *k+1* is decoded). The same object
-  listed several times (an image repeated in a batch, the query of every ``rank`` pair) is decoded once per
-  call and freed after its last use. No thread and no per-item work when nothing needs decoding (text).
+* :class:`MediaLoader`: decodes the media sides of the jobs (``inputs.load_item``). Sides that must be read or
+  decoded (paths, URLs, bytes, file objects, lazily opened images) go to a small thread pool that runs ahead of
+  the model (while batch *k* is in the forward pass, batch *k+1* is decoded); sides already in memory (arrays,
+  frames, loaded images) are only checked, inline, since threads would just compete with the model's. The same
+  object listed several times (an image repeated in a batch, the query of every ``rank`` pair) is decoded once
+  per call and freed after its last use. No thread and no per-item work when nothing needs decoding (text).
 * :func:`run_batches`: the error policy around each batch. ``on_error="raise"`` raises the first per-item error
   with its index; ``"skip"`` records it as an :class:`~omniembed.errors.ItemFailure` and goes on, and a batch
   whose model step fails is retried item by item so one bad item cannot take its batch-mates down.
@@ -21,6 +23,8 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
+import os
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,6 +68,21 @@ class Job:
         return [(side, m) for side, m in zip(self.sides, self.modalities) if m != "text"]
 
 
+def needs_reading(side: Any) -> bool:
+    """Whether decoding ``side`` reads or decompresses something (worth a thread), rather than checking an object
+    already in memory: strings (paths, URLs, data URIs), bytes, paths, file objects, lazily opened PIL images,
+    and containers (combined dicts, chat messages, frame lists) holding any of these."""
+    if isinstance(side, (str, bytes, bytearray, memoryview, os.PathLike)) or callable(getattr(side, "read", None)):
+        return True
+    if type(side).__module__.startswith("PIL."):
+        return getattr(side, "fp", None) is not None  # Image.open() decodes on first use
+    if isinstance(side, dict):
+        return any(needs_reading(v) for v in side.values())
+    if isinstance(side, (list, tuple)):
+        return any(needs_reading(v) for v in side)
+    return False
+
+
 def input_length(item: Any) -> int:
     """Sort key (longest first), the reference's: characters for text, pixels/samples for arrays, else 1."""
     if isinstance(item, str):
@@ -74,7 +93,7 @@ def input_length(item: Any) -> int:
     if isinstance(size, tuple) and len(size) == 2 and all(isinstance(s, int) for s in size):
         return size[0] * size[1]  # PIL image
     if hasattr(item, "shape"):
-        return int(np.prod(item.shape)) if len(item.shape) else 1
+        return math.prod(item.shape) if len(item.shape) else 1
     if isinstance(item, dict):
         if "text" in item and isinstance(item["text"], str):
             return len(item["text"])
@@ -119,7 +138,7 @@ class MediaLoader:
         for job in batch:
             for side, modality in job.media:
                 key = self._key(side, modality)
-                if key not in self._decoded:
+                if key not in self._decoded and needs_reading(side):
                     self._decoded[key] = self._pool.submit(self.decode, side, modality)
 
     def take(self, job: Job) -> tuple[Any, ...]:
@@ -131,7 +150,7 @@ class MediaLoader:
                 continue
             key = self._key(side, modality)
             future = self._decoded.get(key)
-            if future is None:  # no pool: decode inline, still once
+            if future is None:  # in memory (or no pool): decode inline, still once
                 future = self._decoded[key] = Future()
                 try:
                     future.set_result(self.decode(side, modality))

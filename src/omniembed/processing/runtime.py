@@ -15,10 +15,12 @@ into the final output once (quantisation over the whole call, conversion), so a 
 from its workers first.
 
 Example:
-    >>> from omniembed import SentenceTransformer                                  # doctest: +SKIP
-    >>> from omniembed.processing.embeddings import Embedding                      # doctest: +SKIP
-    >>> model = SentenceTransformer(folder)                                        # doctest: +SKIP
-    >>> rows, failures = run(model.call_context(), Embedding(), ["a cat", "a dog"])   # doctest: +SKIP
+    >>> from omniembed import SentenceTransformer
+    >>> from omniembed.processing.embeddings import Embedding
+    >>> model = SentenceTransformer(minilm_folder, device="cpu")
+    >>> rows, failures = run(model.call_context(batch_size=8), Embedding(), ["a cat", "a dog"])
+    >>> len(rows), tuple(rows[0].shape), failures
+    (2, (384,), [])
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import torch
 
 from omniembed.errors import InputError, ItemFailure
 from omniembed.families.text import TokenRows
-from omniembed.processing.batches import Job, MediaLoader, OnError, plan_batches, run_batches
+from omniembed.processing.batches import Job, MediaLoader, OnError, needs_reading, plan_batches, run_batches
 from omniembed.util.tensor import batch_to_device
 
 logger = logging.getLogger(__name__)
@@ -140,8 +142,9 @@ def _tokenize_texts(ctx: CallContext, jobs: list[Job]) -> None:
 
 
 def _decoding_threads(ctx: CallContext, jobs: list[Job]) -> int:
-    """Threads for decoding: none when nothing needs decoding (text), else the call's number or min(4, CPUs)."""
-    if not any(job.media for job in jobs):
+    """Threads for decoding: none when nothing needs reading (text, arrays, loaded images), else the call's number
+    or min(4, CPUs)."""
+    if not any(needs_reading(side) for job in jobs for side, _ in job.media):
         return 0
     return ctx.num_workers if ctx.num_workers is not None else min(4, os.cpu_count() or 1)
 
