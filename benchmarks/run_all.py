@@ -15,12 +15,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # Sizes chosen so a full sweep (five interleaved rounds per side) takes about half an hour on a busy 2-core machine.
 SCRIPTS = [
-    ["bench_text.py", "-n", "600"],
-    ["bench_cross_encoder.py", "--model", "minilm", "-n", "300"],
+    ["bench_text.py", "-n", "1000"],
+    ["bench_cross_encoder.py", "--model", "minilm", "-n", "500"],
     ["bench_cross_encoder.py", "--model", "tiny", "-n", "1000"],
     ["bench_media.py", "--workload", "video"],
     ["bench_media.py", "--workload", "image"],
-    ["bench_media.py", "--workload", "audio", "--repeats", "1"],
+    ["bench_media.py", "--workload", "audio"],
     ["bench_image_preprocess.py", "--n", "24", "--repeats", "2"],
     ["compat_check.py"],
     ["compat_multimodal.py"],
