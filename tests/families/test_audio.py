@@ -24,6 +24,7 @@ def _clips(rate: int = 16_000) -> list[dict]:
             for n in (16_000, 7_000, 11_000)]
 
 
+@pytest.mark.slow  # one forward pass per clip, several clips per family
 @pytest.mark.parametrize("name", ["wav2vec2", "hubert"])
 def test_mm_conv_audio_encoder_pools_valid_frames(name, model_dirs):
     folder = model_dirs[name]
@@ -68,6 +69,7 @@ def test_mm_audio_text_combined_input_embeds_the_audio(model_dirs):
     np.testing.assert_allclose(combined, model.encode(clip), atol=1e-6)
 
 
+@pytest.mark.slow  # the real Whisper tiny.en encoder over 30 s windows
 def test_mm_whisper_encoder_matches_transformers(whisper_encoder_dir, speech_paths):
     model = SentenceTransformer(whisper_encoder_dir, device="cpu")
     assert model.modalities == ["audio", ("audio", "text")]
@@ -97,6 +99,7 @@ def _whisper_similarities(model, speech_paths, **kwargs) -> np.ndarray:
     return model.similarity(emb, emb).numpy()
 
 
+@pytest.mark.slow  # the real Whisper tiny.en encoder over 30 s windows
 def test_mm_whisper_speech_clips_are_closer_to_each_other_than_to_tone_or_noise(whisper_encoder_dir, speech_paths):
     """The real check: hello/dog/weather (speech) vs a 440 Hz tone and white noise. Valid-frame pooling keeps
     every speech–speech similarity above every speech–(tone|noise) one, and pulls speech–noise far below the
@@ -115,6 +118,7 @@ def test_mm_whisper_speech_clips_are_closer_to_each_other_than_to_tone_or_noise(
     assert valid[speech, speech][np.triu_indices(3, 1)].min() < 0.95  # no longer squeezed to ≈ 0.99
 
 
+@pytest.mark.slow  # the real Whisper tiny.en encoder over 30 s windows
 def test_mm_pool_valid_frames_saved_on_the_transformer(whisper_encoder_dir, tmp_path):
     from omniembed.modules import Pooling, Transformer
 

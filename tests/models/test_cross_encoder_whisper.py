@@ -15,6 +15,8 @@ from torch import nn
 from omniembed import CrossEncoder
 from omniembed.errors import UnsupportedModalityError
 
+pytestmark = pytest.mark.slow  # the real Whisper tiny.en, encoder and decoder
+
 SPEECH = Path(__file__).resolve().parents[1] / "support" / "speech"
 CAPTIONS = [
     "Hello world, this is a test of the speech recognition system.",

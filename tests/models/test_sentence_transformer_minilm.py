@@ -60,6 +60,7 @@ def test_semantic_ranking(minilm):
     assert scores[2:].max() < 0.1
 
 
+@pytest.mark.slow  # the real MiniLM, many batch sizes
 def test_results_do_not_depend_on_batch_size(minilm):
     texts = SENTENCES + ["short", "a considerably longer sentence about many different things at once"]
     reference = minilm.encode(texts, batch_size=32)

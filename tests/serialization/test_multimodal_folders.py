@@ -73,6 +73,7 @@ def test_mm_saved_configs_match_the_reference(model_dirs, tmp_path):
     assert "processing_kwargs" not in w2v  # omniembed's family defaults are not written
 
 
+@pytest.mark.slow  # the real Whisper tiny.en encoder
 def test_mm_whisper_encoder_round_trip(whisper_encoder_dir, speech_paths, tmp_path):
     model = SentenceTransformer(whisper_encoder_dir, device="cpu")
     before = model.encode(speech_paths[1])
