@@ -36,6 +36,7 @@ from omniembed.families import chat
 from omniembed.families.text import TokenRows
 from omniembed.inputs.detect import infer_modality, is_conversation
 from omniembed.modality import check_supported, modality_key
+from omniembed.processing.batches import input_length
 
 OWNER = "CrossEncoder model"
 TEXT_PAIR, CHAT_PAIR, SCORER_PAIR = "text", "message", "pair"
@@ -48,7 +49,6 @@ class Pair:
 
     sides: tuple[Any, ...]
     modalities: tuple[Any, ...]
-
 
 
 def _unwrap_text(side: Any) -> Any:
@@ -101,8 +101,6 @@ def classify(item: Any, supported: Sequence[Any], *, scorer: Any = None, message
 
 def pair_length(pair: Pair) -> int:
     """Sort key: the sum of the sides' lengths (characters for text, pixels/samples for media), as the reference."""
-    from omniembed.processing.batches import input_length
-
     return sum(input_length(side) for side in pair.sides)
 
 

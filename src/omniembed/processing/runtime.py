@@ -114,9 +114,9 @@ def _classify(ctx: CallContext, task: Task, items: Sequence[Any]) -> tuple[list[
         try:
             jobs.append(task.classify(ctx, index, item))
         except InputError as exc:
-            located = exc.at_index(index)
+            located = exc.at_index(index)  # a copy that keeps the original's cause and traceback
             if ctx.on_error == "raise":
-                raise located from None
+                raise located
             failures.append(ItemFailure(index, located))
     return jobs, failures
 
