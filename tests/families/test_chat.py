@@ -10,8 +10,8 @@ import torch
 from support.mm_helpers import assert_same_direction, hf
 
 from omniembed import SentenceTransformer
-from omniembed.families.chat import to_messages
 from omniembed.errors import UnsupportedModalityError
+from omniembed.families.chat import to_messages
 
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 

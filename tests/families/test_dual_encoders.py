@@ -57,8 +57,8 @@ def test_mm_mixed_batch_equals_items_alone(name, batch_size, model_dirs, images)
 
 
 def test_mm_clap_text_and_audio(model_dirs, speech_paths):
-    from support.mm_helpers import tone
     from support.av_models import CLAP_SAMPLING_RATE
+    from support.mm_helpers import tone
 
     folder = model_dirs["clap"]
     model = SentenceTransformer(folder, device="cpu")

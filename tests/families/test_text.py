@@ -20,8 +20,8 @@ def tokenizer(tiny_bert_dir):
 
 def assert_same(ours: dict, direct: dict) -> None:
     assert set(ours) == set(direct)
-    for key in direct:
-        torch.testing.assert_close(ours[key], direct[key], rtol=0, atol=0)
+    for key, value in direct.items():
+        torch.testing.assert_close(ours[key], value, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from omniembed.errors import InputError, UnsupportedInputError, describe_item
-from omniembed.inputs.sniff import _bytes_head, _file_head, _peek_stream, _sniff_string, _sniffed_modality, looks_like_url
+from omniembed.inputs.sniff import (
+    _bytes_head,
+    _file_head,
+    _peek_stream,
+    _sniff_string,
+    _sniffed_modality,
+    looks_like_url,
+)
 from omniembed.modality import COMBINABLE, MEDIA, Modality, check_supported
 
 __all__ = [

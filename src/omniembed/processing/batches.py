@@ -154,7 +154,7 @@ class MediaLoader:
                 future = self._decoded[key] = Future()
                 try:
                     future.set_result(self.decode(side, modality))
-                except BaseException as exc:  # every user of this object gets the same outcome
+                except BaseException as exc:  # noqa: BLE001 - every user of this object gets the same outcome
                     future.set_exception(exc)
             self._uses[key] -= 1
             if self._uses[key] <= 0:
