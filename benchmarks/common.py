@@ -74,6 +74,8 @@ def serve(workload: Callable, side: str, out: str, args: argparse.Namespace) -> 
     import numpy as np
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     call, items, *finish = workload(side, args)
     result = call()  # warm-up, and the outputs if no timed call follows
     reply({"ready": True, "threads": torch.get_num_threads()})
@@ -191,6 +193,7 @@ def main(workload: Callable, *, tag: Callable[[argparse.Namespace], str], title:
     parser.add_argument("--side")
     parser.add_argument("--out")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="torch threads on every side (default: torch's own choice)")
     args = parser.parse_args()
     if args.side:
         return serve(workload, args.side, args.out, args)
