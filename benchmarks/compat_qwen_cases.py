@@ -73,6 +73,7 @@ def vl_embedder_cases(family: str) -> list[dict]:
         _case(m, "images_pil", "encode", images),
         _case(m, "images_path", "encode", [{"$image_path": n} for n in IMAGE_NAMES]),
         _case(m, "images_array", "encode", [{"$image_array": n} for n in ("aligned28", "odd", "small")]),
+        _case(m, "images_url", "encode", [{"$image_url": n} for n in ("odd", "rgba")]),
         _case(m, "images_bytes", "encode", [{"$image_bytes": "odd"}]),
         _case(m, "image_single", "encode", img("odd")),
         _case(m, "image_dict_single_key", "encode", [{"image": img("odd")}]),

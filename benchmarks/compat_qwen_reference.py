@@ -57,8 +57,27 @@ class Runner:
         self.work = work
         self.suite = json.loads((work / "suite.json").read_text())
         self.media = work / "media"
+        self.media.mkdir(parents=True, exist_ok=True)
         self.arrays: dict[str, np.ndarray] = {}
         self.models: dict[str, Any] = {}
+        self.base_url = self._serve_media()
+
+    def _serve_media(self) -> str:
+        """Serve the media folder on 127.0.0.1 (a free port) for the URL cases; the thread dies with the process."""
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        class Quiet(SimpleHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(self.media)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    def resolve(self, spec: Any) -> Any:
+        return resolve(spec, self.media, self.base_url)
 
     def model(self, case: dict) -> Any:
         from sentence_transformers import CrossEncoder, SentenceTransformer
@@ -72,8 +91,8 @@ class Runner:
     # -- sentence-transformers calls -------------------------------------------------------------------------
     def run_st(self, case: dict, out: dict) -> None:
         model = self.model(case)
-        inputs = resolve(case["inputs"], self.media)
-        kwargs = resolve(case["kwargs"], self.media)
+        inputs = self.resolve(case["inputs"])
+        kwargs = self.resolve(case["kwargs"])
         call = case["call"]
         if call == "info":
             out["info"] = info(model)
@@ -129,7 +148,7 @@ class Runner:
     def run_processor(self, case: dict, out: dict) -> None:
         processor = self.processor(self.suite[case["model"]])
         if case["call"] == "image_processor":
-            image = resolve(case["inputs"], self.media)
+            image = self.resolve(case["inputs"])
             feats = processor.image_processor([image], return_tensors="pt")
             pixels = to_numpy(feats["pixel_values"])
             out["image_processor"] = {
@@ -154,7 +173,7 @@ class Runner:
 
     def run_video_processor(self, case: dict, processor: Any, out: dict) -> None:
         spec = case["inputs"]
-        video = resolve(spec, self.media)
+        video = self.resolve(spec)
         if isinstance(video, dict):  # {"video": {"array", "video_metadata"}}
             frames, metadata = video["video"]["array"], [video["video"]["video_metadata"]]
         else:
@@ -207,7 +226,7 @@ class Runner:
         import torch
         from transformers import AutoModel
 
-        text, image = resolve(case["inputs"], self.media)
+        text, image = self.resolve(case["inputs"])
         messages = [
             [{"role": "user", "content": [{"type": "text", "text": text}]}],
             [{"role": "user", "content": [{"type": "image", "image": image}]}],

@@ -35,15 +35,18 @@ def _is_image_path(value: Any) -> bool:
     return isinstance(value, str) and value.endswith(".png") and os.path.isfile(value)
 
 
-def _prepare(value: Any) -> Any:
+def _prepare(value: Any, media: Path) -> Any:
+    """Image paths and URLs -> the pixels the reference's torchvision-backed processor decodes from them."""
     from support.qwen_oracle import load_like_reference
 
+    if isinstance(value, str) and value.startswith("http://") and value.endswith(".png"):
+        return load_like_reference(str(media / value.rsplit("/", 1)[-1]))  # resolve() wrote that PNG locally
     if _is_image_path(value):
         return load_like_reference(value)
     if isinstance(value, tuple):
-        return tuple(_prepare(v) for v in value)
+        return tuple(_prepare(v, media) for v in value)
     if isinstance(value, dict) and "role" not in value:
-        return {k: _prepare(v) for k, v in value.items()}
+        return {k: _prepare(v, media) for k, v in value.items()}
     return value
 
 
@@ -76,7 +79,7 @@ def _call_arguments(case: dict, reference, suite) -> tuple[list, bool, dict]:
         inputs = [(query, document) for document in inputs]
     singular = isinstance(inputs, tuple) or _is_conversation(inputs) or not isinstance(inputs, list)
     items = [inputs] if singular else list(inputs)
-    return [_prepare(item) for item in items], singular, options
+    return [_prepare(item, reference.media) for item in items], singular, options
 
 
 _RESULTS: dict[str, np.ndarray] = {}
@@ -199,7 +202,7 @@ def test_scores_equal_the_reference(case_id, qwen_reference, qwen_suite, qwen_or
 @pytest.mark.parametrize("case_id", _ids("direct"))
 def test_stock_transformers_direct_computation(case_id, qwen_reference, qwen_oracle):
     # recorded in the reference env with the stock torchvision processors; reproduced here without torchvision
-    items = [_prepare(x) for x in qwen_reference.inputs(case_id)]
+    items = [_prepare(x, qwen_reference.media) for x in qwen_reference.inputs(case_id)]
     actual = qwen_oracle.embed(qwen_reference.cases[case_id]["model"], items, pooling="lasttoken")
     np.testing.assert_allclose(actual, qwen_reference.array(case_id), atol=1e-6)
 

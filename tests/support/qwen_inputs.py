@@ -5,8 +5,9 @@ tests share it. Inputs are written in the fixture's JSON as *specs* and turned i
 
 * a plain string is a text;
 * ``{"$image": name}`` -> a ``PIL.Image`` from ``IMAGES``; ``{"$image_path": name}`` -> the same pixels as a PNG
-  path under ``workdir``; ``{"$image_bytes": name}`` -> those PNG bytes; ``{"$image_array": name}`` -> an
-  (H, W, C) uint8 array;
+  path under ``workdir``; ``{"$image_url": name}`` -> ``f"{base_url}/{name}.png"`` (that PNG, written under
+  ``workdir``, served by whoever passes ``base_url``); ``{"$image_bytes": name}`` -> those PNG bytes;
+  ``{"$image_array": name}`` -> an (H, W, C) uint8 array;
 * ``{"$video": name, "as": "array" | "frames" | "dict" | "meta", "fps": f}`` -> frames from ``VIDEOS`` as a
   (T, H, W, 3) uint8 array, a list of PIL frames, ``{"video": array}``, or ``{"video": {"array": ...,
   "video_metadata": {"fps": f, "total_num_frames": T, "frames_indices": [0..T-1]}}}``;
@@ -123,17 +124,19 @@ def _video(spec: dict) -> Any:
     raise ValueError(f"unknown video form {form!r}")
 
 
-def resolve(spec: Any, workdir: str | Path) -> Any:
+def resolve(spec: Any, workdir: str | Path, base_url: str = "http://127.0.0.1:8000") -> Any:
     """Turn a fixture input spec (see the module docstring) into the object that was passed to the model."""
     if isinstance(spec, str) or spec is None or isinstance(spec, (int, float)):
         return spec
     if isinstance(spec, list):
-        return [resolve(item, workdir) for item in spec]
+        return [resolve(item, workdir, base_url) for item in spec]
     if isinstance(spec, dict):
         if "$image" in spec:
             return _pil(spec["$image"])
         if "$image_path" in spec:
             return str(_png_path(spec["$image_path"], Path(workdir)))
+        if "$image_url" in spec:
+            return f"{base_url.rstrip('/')}/{_png_path(spec['$image_url'], Path(workdir)).name}"
         if "$image_bytes" in spec:
             return _png_path(spec["$image_bytes"], Path(workdir)).read_bytes()
         if "$image_array" in spec:
@@ -141,6 +144,6 @@ def resolve(spec: Any, workdir: str | Path) -> Any:
         if "$video" in spec:
             return _video(spec)
         if "$pair" in spec or "$tuple" in spec:
-            return tuple(resolve(item, workdir) for item in spec.get("$pair", spec.get("$tuple")))
-        return {key: resolve(value, workdir) for key, value in spec.items()}
+            return tuple(resolve(item, workdir, base_url) for item in spec.get("$pair", spec.get("$tuple")))
+        return {key: resolve(value, workdir, base_url) for key, value in spec.items()}
     raise TypeError(f"cannot resolve input spec of type {type(spec).__name__}")
