@@ -118,3 +118,28 @@ def test_torchvision_free_processors_build(qwen_suite, family):
     assert set(full.chat_template) == {"default", "reranker"}
     expected_video = "TorchQwen3VLVideoProcessor" if family == "qwen3_vl" else "TorchQwen2VLVideoProcessor"
     assert type(full.video_processor).__name__ == expected_video
+
+
+@pytest.mark.parametrize("family", VL)
+def test_forward_with_media_needs_mm_token_type_ids(qwen_suite, family):
+    # Qwen2-VL / Qwen3-VL refuse to guess M-RoPE positions; Qwen2.5-VL silently uses sequential ones instead.
+    import torch
+    from support.qwen_direct import image_only_processor, qwen_model_inputs
+    from support.qwen_inputs import resolve
+    from transformers import AutoModel
+
+    folder = qwen_suite[f"{family}/raw"]
+    processor = image_only_processor(folder)
+    conversation = [{"role": "user", "content": [{"type": "image", "image": resolve({"$image": "odd"}, folder)}]}]
+    features = qwen_model_inputs(processor.apply_chat_template([conversation], tokenize=True, return_dict=True,
+                                                               return_tensors="pt"))  # fmt: skip
+    expected_image_tokens = 12 if family == "qwen3_vl" else 6  # 60x90 px -> grid 6x8 (patch 8) or 4x6 (patch 14)
+    assert int(features["mm_token_type_ids"].sum()) == expected_image_tokens  # image tokens are type 1
+    features.pop("mm_token_type_ids")
+    model = AutoModel.from_pretrained(folder).eval()
+    with torch.inference_mode():
+        if family == "qwen2_5_vl":
+            assert model(**features).last_hidden_state.shape[1] == features["input_ids"].shape[1]
+        else:
+            with pytest.raises(ValueError, match="mm_token_type_ids"):
+                model(**features)
