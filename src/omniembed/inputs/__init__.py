@@ -2,7 +2,7 @@
 
 Nothing here loads a model or a transformers processor. The decoders are safe by default for untrusted input:
 byte, pixel, duration and frame limits (:class:`MediaLimits`), a guarded URL fetcher (:class:`FetchPolicy`),
-format allowlists for Pillow and FFmpeg, and typed errors (:mod:`omniembed.errors`) for every bad item.
+format allowlists for Pillow and FFmpeg, bounded PDF rendering (:func:`document_pages`), and typed errors (:mod:`omniembed.errors`) for every bad item.
 
 Example:
     >>> import numpy as np
@@ -15,6 +15,7 @@ Example:
 """
 
 from omniembed.inputs.audio import AudioClip, load_audio
+from omniembed.inputs.documents import DocumentOptions, DocumentPage, DocumentPages, document_pages
 from omniembed.inputs.detect import infer_batch_modality, infer_modality, is_singular_input, sniff_media
 from omniembed.inputs.fetch import FetchPolicy
 from omniembed.inputs.image import load_image
@@ -25,6 +26,9 @@ from omniembed.inputs.video import VideoClip, VideoSampling, load_video
 
 __all__ = [
     "AudioClip",
+    "DocumentOptions",
+    "DocumentPage",
+    "DocumentPages",
     "FetchPolicy",
     "LoadResult",
     "MediaLimits",
@@ -32,6 +36,7 @@ __all__ = [
     "SourceData",
     "VideoClip",
     "VideoSampling",
+    "document_pages",
     "infer_batch_modality",
     "infer_modality",
     "is_singular_input",
