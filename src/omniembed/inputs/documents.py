@@ -38,7 +38,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from omniembed.errors import ConfigError, MediaDecodeError, MediaTooLargeError, UnsupportedInputError
+from omniembed.errors import (
+    ConfigError,
+    InputError,
+    MediaDecodeError,
+    MediaTooLargeError,
+    UnsupportedInputError,
+    describe_item,
+)
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
 
@@ -154,14 +161,18 @@ class DocumentPages(Iterator[DocumentPage]):
         self._pdf: Any = None
         limits = limits or DEFAULT_LIMITS
         data = read_source(source, fetch=fetch, limits=limits, kind="document")
-        self._open(data, source, dpi=dpi, max_pixels=max_pixels, pages=pages, password=password, text=text,
-                   limits=limits)
+        self._label = _label(source)  # errors from here on name the document (encode() adds "Item i" instead)
+        try:
+            self._open(data, source, dpi=dpi, max_pixels=max_pixels, pages=pages, password=password, text=text,
+                       limits=limits)
+        except InputError as err:
+            raise self._named(err) from None
 
     @classmethod
     def _from_source(cls, data: SourceData, item: Any, **kwargs: Any) -> DocumentPages:
         """Open an already resolved source (the encode() path has read it to find out it is a PDF)."""
         self = cls.__new__(cls)
-        self._pdf = None
+        self._pdf, self._label = None, None
         _check_render_args(kwargs["dpi"], kwargs["max_pixels"], "")
         self._open(data, item, **kwargs)
         return self
@@ -196,9 +207,18 @@ class DocumentPages(Iterator[DocumentPage]):
         self._position += 1
         try:
             return self._render(number)
+        except InputError as err:
+            self.close()
+            raise self._named(err) from None
         except BaseException:
             self.close()
             raise
+
+    def _named(self, err: InputError) -> InputError:
+        if self._label is not None and err.index is None:
+            err.reason = f"{self._label}: {err.reason}"
+            err.args = (str(err),)
+        return err
 
     def _render(self, number: int) -> DocumentPage:
         from omniembed.inputs import pdf_render
@@ -254,7 +274,10 @@ class DocumentPages(Iterator[DocumentPage]):
         self.close()
 
     def __del__(self) -> None:
-        self.close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter shutdown the modules close() needs may be gone
+            pass
 
     def __repr__(self) -> str:
         return f"DocumentPages({self.document!r}, {len(self._numbers)} of {self.page_count} pages)"
@@ -334,6 +357,18 @@ def _document_name(source: Any) -> str | None:
         return os.fsdecode(os.fspath(source))
     name = getattr(source, "name", None)
     return name if isinstance(name, str) else None
+
+
+def _label(source: Any) -> str:
+    """How standalone errors name the document: the path (its end, when long) or the URL without credentials."""
+    name = _document_name(source)
+    if name is None:
+        return describe_item(source)
+    if name.startswith(("http://", "https://")):
+        from omniembed.inputs.fetch import _shown
+
+        return _shown(name)
+    return repr(name if len(name) <= 120 else "…" + name[-119:])
 
 
 def _check_pdf_bytes(data: SourceData, item: Any) -> None:

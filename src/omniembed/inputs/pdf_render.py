@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from typing import Any
@@ -72,12 +73,28 @@ def open_pdf(data: bytes | None, path: str | None, *, password: str | None, item
     try:
         return lib.PdfDocument(data if data is not None else path, password=password)
     except lib.PdfiumError as exc:
-        err_code = getattr(exc, "err_code", None)
-        if err_code == lib.raw.FPDF_ERR_SUCCESS:  # it loaded, but pypdfium2 refuses a document with no pages
+        if _loads_without_pages(data, path, password):
             raise MediaDecodeError("the PDF has no pages", item=item) from None
-        raise MediaDecodeError(_load_failure(err_code, password), item=item) from None
+        raise MediaDecodeError(_load_failure(getattr(exc, "err_code", None), password), item=item) from None
     except OSError as exc:  # the file vanished between the checks and PDFium's open
         raise MediaDecodeError(f"cannot open the PDF: {exc}", item=item) from None
+
+
+def _loads_without_pages(data: bytes | None, path: str | None, password: str | None) -> bool:
+    # pypdfium2 refuses a document with no pages but then reports PDFium's last error, which is stale after a
+    # successful load; opening it again through the raw API tells "no pages" apart from "not loadable".
+    raw = pdfium().raw
+    secret = None if password is None else password.encode("utf-8") + b"\x00"
+    if data is not None:
+        handle = raw.FPDF_LoadMemDocument64(data, len(data), secret)
+    else:
+        handle = raw.FPDF_LoadDocument(os.fsencode(path) + b"\x00", secret)  # type: ignore[arg-type]
+    if not handle:
+        return False
+    try:
+        return raw.FPDF_GetPageCount(handle) == 0
+    finally:
+        raw.FPDF_CloseDocument(handle)
 
 
 # ---------------------------------------------------------------------------------------------- rendering
