@@ -189,7 +189,11 @@ class DocumentPages(Iterator[DocumentPage]):
         with pdf_render.PDFIUM_LOCK:
             self._pdf = pdf_render.open_pdf(data.data, data.path, password=password, item=item)
             self.page_count = len(self._pdf)
-        self._numbers = _select_pages(pages, self.page_count, limits, item)
+        try:
+            self._numbers = _select_pages(pages, self.page_count, limits, item)
+        except BaseException:
+            self.close()
+            raise
         self._position = 0
         self._render_seconds = 0.0
 
