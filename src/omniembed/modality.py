@@ -69,9 +69,12 @@ def normalize_modality(modality: Any) -> Modality | None:
 
 def supports(modalities: Sequence[Modality], modality: Modality) -> bool:
     """The reference's rule: listed, or a combination whose every part is listed while ``"message"`` is listed too
-    (the parts then go into one chat message)."""
+    (the parts then go into one chat message). A ``"document"`` (PDF) is supported by models that take images: they
+    embed its pages."""
     if modality in modalities:
         return True
+    if modality == "document":
+        return "image" in modalities
     return isinstance(modality, tuple) and "message" in modalities and all(p in modalities for p in modality)
 
 
@@ -94,6 +97,13 @@ def check_supported(modality: Modality, supported: Sequence[Modality], *, owner:
             f"This {owner} supports {' and '.join(modality)} individually, but cannot combine them in a single "
             "input. Encode each modality separately (one call per modality)."
         )
+    hint = ""
+    if modality == "document":
+        hint = (
+            " A PDF document is embedded as page images; to search documents with a text model, embed the text "
+            "layer of each page instead: [page.text for page in omniembed.inputs.document_pages(doc)]."
+        )
     raise UnsupportedModalityError(
         f"Modality '{modality_key(modality)}' is not supported by this {owner}. Supported modalities: {listed}."
+        + hint
     )

@@ -3,9 +3,11 @@
 The reference's rules (sentence-transformers 6.2), in its order: decoded objects, strings (image → video →
 audio → text, by URL path or existing-file extension), text pairs, chat messages, array dicts, multimodal
 dicts, arrays/tensors by ``ndim``. omniembed adds ``pathlib.Path``, bytes and binary file objects (magic
-numbers, :mod:`omniembed.inputs.sniff`), ``data:audio/`` and ``data:video/`` URIs, and sniffing of existing local
-files without a known media extension (only when the model can encode media). The modality names and the support
-rule live in :mod:`omniembed.modality`.
+numbers, :mod:`omniembed.inputs.sniff`), ``data:audio/`` and ``data:video/`` URIs, sniffing of existing local
+files without a known media extension (only when the model can encode media), and PDF documents (``"document"``:
+``%PDF-`` bytes, ``.pdf`` files and URLs, ``data:application/pdf``). A model with image input encodes a document
+as the image of one page (see :class:`~omniembed.inputs.DocumentOptions`), so with a model's modalities a
+document is reported as ``"image"``. The modality names and the support rule live in :mod:`omniembed.modality`.
 
 Strings stay forgiving, as in the reference: media the model cannot encode is embedded as text. Any other
 input is explicit (PIL image, array, bytes, path object, ``{"image": x}``): on a model without its modality,
@@ -21,6 +23,8 @@ Example:
     ('image', 'text')
     >>> is_singular_input("a cat"), is_singular_input(["a cat"])
     (True, False)
+    >>> infer_modality(b"%PDF-1.7 ..."), infer_modality(b"%PDF-1.7 ...", ["text", "image"])
+    ('document', 'image')
 """
 
 from __future__ import annotations
@@ -43,22 +47,26 @@ from omniembed.inputs.sniff import (
 from omniembed.modality import COMBINABLE, MEDIA, Modality, check_supported
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "infer_modality", "is_conversation", "is_message_dict",
+    "AUDIO_EXTENSIONS", "DOCUMENT_EXTENSIONS", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "infer_modality",
+    "is_conversation", "is_message_dict",
     "is_singular_input", "module_type",
 ]  # fmt: skip
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tiff", ".webp")
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mov", ".wmv", ".flv", ".mkv")
 AUDIO_EXTENSIONS: tuple[str, ...] = (".mp3", ".wav", ".ogg", ".flac", ".aac")
+DOCUMENT_EXTENSIONS: tuple[str, ...] = (".pdf",)
 YOUTUBE_HOSTS = frozenset({"www.youtube.com", "youtube.com", "youtu.be", "m.youtube.com"})
 _EXTENSIONS = (("image", IMAGE_EXTENSIONS), ("video", VIDEO_EXTENSIONS), ("audio", AUDIO_EXTENSIONS))
+# PDFs are omniembed's: the reference embeds "deck.pdf" as text. Checked after the reference's media rules.
+_DOCUMENT_MIME = "data:application/pdf"
 _DEFAULT_OWNER = "SentenceTransformer model"
 _DECODED_TYPES = (
     ("PIL.Image", "Image", "image"),
     ("torchcodec.decoders", "AudioDecoder", "audio"),
     ("torchcodec.decoders", "VideoDecoder", "video"),
 )
-_OWN_DECODED = {"AudioClip": "audio", "VideoClip": "video"}
+_OWN_DECODED = {"AudioClip": "audio", "VideoClip": "video", "DocumentPage": "image"}
 # 1-2: a waveform, mono or (channels, samples), so a 2-D float array is ONE clip; 3: (H, W, C) or (C, H, W);
 # 4-5: (frames, C, H, W) or (batch, frames, C, H, W).
 _NDIM_MODALITY = {1: "audio", 2: "audio", 3: "image", 4: "video", 5: "video"}
@@ -88,25 +96,37 @@ def _media_from_name(text: str) -> str | None:
             return "image"
         if path.endswith(VIDEO_EXTENSIONS) or parsed.netloc in YOUTUBE_HOSTS:
             return "video"
-        return "audio" if path.endswith(AUDIO_EXTENSIONS) else None
+        if path.endswith(AUDIO_EXTENSIONS):
+            return "audio"
+        return "document" if path.endswith(DOCUMENT_EXTENSIONS) else None
     lowered = text.lower()
-    for modality, extensions in _EXTENSIONS:
+    for modality, extensions in (*_EXTENSIONS, ("document", DOCUMENT_EXTENSIONS)):
         if lowered.endswith(extensions) and os.path.isfile(text):
             return modality
-    return None
+    return "document" if lowered.startswith(_DOCUMENT_MIME) else None
+
+
+def _for_model(modality: Modality, supported: Sequence[Modality] | None) -> Modality:
+    """A document is a page image to a model that takes images but not documents as such."""
+    if modality != "document" or supported is None or "document" in supported:
+        return modality
+    return "image" if "image" in supported else modality
 
 
 def _detect_string(text: str, supported: Sequence[Modality] | None) -> str:
     modality = _media_from_name(text)
     if modality is not None:
         # The reference's forgiving rule: media the model cannot encode is embedded as text.
+        modality = _for_model(modality, supported)
         return modality if supported is None or modality in supported else "text"
     # Sniffing reads a file, so it only happens when the model could use the answer (a text-only model keeps
     # the reference's behaviour, and its speed).
     if supported is None or any(m in supported for m in MEDIA):
         sniffed = _sniff_string(text)
-        if sniffed is not None and (supported is None or sniffed in supported):
-            return sniffed
+        if sniffed is not None:
+            sniffed = _for_model(sniffed, supported)
+            if supported is None or sniffed in supported:
+                return sniffed
     return "text"
 
 
@@ -173,7 +193,7 @@ def _detect_ndim(ndim: int) -> str:
 def _detect_path(sample: os.PathLike) -> str:
     name = os.fsdecode(os.fspath(sample))
     lowered = name.lower()
-    for modality, extensions in _EXTENSIONS:
+    for modality, extensions in (*_EXTENSIONS, ("document", DOCUMENT_EXTENSIONS)):
         if lowered.endswith(extensions):
             return modality  # a missing file is reported by the loader, which knows the item's position
     if os.path.isdir(name):
@@ -218,8 +238,12 @@ def _detect(sample: Any, supported: Sequence[Modality] | None) -> Modality:
 def infer_modality(
     sample: Any, supported_modalities: Sequence[Modality] | None = None, *, owner: str = _DEFAULT_OWNER
 ) -> Modality:
-    """The modality of one input: ``"text"``, ``"image"``, ``"audio"``, ``"video"``, ``"message"`` or a sorted
-    tuple such as ``("image", "text")`` for a multimodal dict.
+    """The modality of one input: ``"text"``, ``"image"``, ``"audio"``, ``"video"``, ``"document"`` (a PDF),
+    ``"message"`` or a sorted tuple such as ``("image", "text")`` for a multimodal dict.
+
+    With the modalities of a model that takes images, a PDF is ``"image"``: ``encode`` embeds one of its pages
+    when :class:`~omniembed.inputs.DocumentOptions` picks one, and otherwise refuses it with an error that says
+    how to embed every page (:func:`~omniembed.inputs.document_pages`).
 
     With ``supported_modalities`` (the model's list), a media-looking *string* the model cannot encode is text,
     as in the reference; any other input whose modality is not supported raises
@@ -227,7 +251,7 @@ def infer_modality(
     Malformed inputs raise :class:`~omniembed.errors.UnsupportedInputError`. Both are ``ValueError``.
     """
     try:
-        modality = _detect(sample, supported_modalities)
+        modality = _for_model(_detect(sample, supported_modalities), supported_modalities)
         if supported_modalities is not None:
             check_supported(modality, supported_modalities, owner=owner)
     except InputError as err:  # describe the item, so `err.at_index(i)` can say which one it was

@@ -22,10 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from omniembed.errors import ConfigError, UnsupportedInputError
+from omniembed.errors import ConfigError, MediaDecodeError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
-from omniembed.inputs.image import load_image
+from omniembed.inputs.documents import DocumentOptions, DocumentPage, document_source, is_pdf, load_document_image
+from omniembed.inputs.image import decode_image_source, load_image
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.sources import read_source
 from omniembed.inputs.video import VideoSampling, load_video
 
 if TYPE_CHECKING:
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["MediaOptions", "load_item"]
 
 _MEDIA = ("image", "audio", "video")
+_VISUAL = ("image", "document")  # a PDF is embedded as the image of one of its pages (DocumentOptions.page)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class MediaOptions:
     refuses every URL). ``image_background``: colour for transparent pixels (None drops alpha like the
     reference). ``exif_transpose``: honour EXIF orientation. ``draft``: reduced-scale JPEG decoding when the
     model's image size is known. ``video``: the default :class:`~omniembed.inputs.VideoSampling`.
-    ``video_audio``: also decode the audio track of videos.
+    ``video_audio``: also decode the audio track of videos. ``document``: the
+    :class:`~omniembed.inputs.DocumentOptions` for PDFs given as items (by default they are refused with an
+    error that explains how to embed their pages).
     """
 
     limits: MediaLimits = DEFAULT_LIMITS
@@ -55,12 +60,17 @@ class MediaOptions:
     draft: bool = True
     video: VideoSampling = field(default_factory=VideoSampling)
     video_audio: bool = False
+    document: DocumentOptions = field(default_factory=DocumentOptions)
 
     def __post_init__(self) -> None:
         if not isinstance(self.limits, MediaLimits):
             raise ConfigError(f"MediaOptions.limits must be a MediaLimits, got {type(self.limits).__name__}")
         if not isinstance(self.video, VideoSampling):
             raise ConfigError(f"MediaOptions.video must be a VideoSampling, got {type(self.video).__name__}")
+        if not isinstance(self.document, DocumentOptions):
+            raise ConfigError(
+                f"MediaOptions.document must be a DocumentOptions, got {type(self.document).__name__}"
+            )
 
 
 DEFAULT_OPTIONS = MediaOptions()
@@ -88,12 +98,12 @@ def load_item(
         return ctx.messages(item)
     if modality == "text":
         return item
-    if modality in _MEDIA:
+    if modality in _MEDIA or modality == "document":
         if isinstance(item, dict) and len(item) == 1 and modality in item:  # {"image": x} routes like x
             item = item[modality]
         return ctx.one(item, modality)
     raise UnsupportedInputError(
-        f"unknown modality {modality!r}: expected text, image, audio, video or message", item=item
+        f"unknown modality {modality!r}: expected text, image, audio, video, document or message", item=item
     )
 
 
@@ -106,15 +116,8 @@ class _Context:
 
     def one(self, item: Any, modality: str) -> Any:
         o = self.options
-        if modality == "image":
-            return load_image(
-                item,
-                limits=o.limits,
-                fetch=o.fetch,
-                target_size=self.image_size if o.draft else None,
-                background=o.image_background,
-                exif_transpose=o.exif_transpose,
-            )
+        if modality in _VISUAL:
+            return self.visual(item, modality)
         if modality == "audio":
             return load_audio(item, sampling_rate=self.sampling_rate, limits=o.limits, fetch=o.fetch)
         return load_video(
@@ -125,6 +128,26 @@ class _Context:
             with_audio=o.video_audio,
             audio_sampling_rate=self.sampling_rate or 16000,
         )
+
+    def visual(self, item: Any, modality: str) -> Any:
+        """An image, or the page of a PDF that DocumentOptions picks: the bytes decide, not the name."""
+        o = self.options
+        target = self.image_size if o.draft else None
+        image_args = {"background": o.image_background, "exif_transpose": o.exif_transpose}
+        if isinstance(item, DocumentPage):
+            return load_image(item.image, limits=o.limits, **image_args)
+        if not document_source(item):
+            if modality == "document":
+                raise UnsupportedInputError(
+                    f"a document must be a PDF path, URL, bytes or file object, got {type(item).__name__}", item=item
+                )
+            return load_image(item, limits=o.limits, fetch=o.fetch, target_size=target, **image_args)
+        source = read_source(item, fetch=o.fetch, limits=o.limits, kind=modality)
+        if is_pdf(source.head(8)):
+            return load_document_image(source, o.document, limits=o.limits, item=item)
+        if modality == "document":
+            raise MediaDecodeError(f"not a PDF document (first bytes: {source.head(8).hex(' ')!r})", item=item)
+        return decode_image_source(source, limits=o.limits, target_size=target, item=item, **image_args)
 
     def value(self, value: Any, key: str) -> Any:
         if key == "text" or key not in _MEDIA:
