@@ -19,11 +19,10 @@ from omniembed.inputs import (
     DocumentOptions,
     MediaOptions,
     document_pages,
-    infer_batch_modality,
     infer_modality,
     load_item,
-    sniff_media,
 )
+from omniembed.inputs.sniff import sniff_media
 
 FIRST = MediaOptions(document=DocumentOptions(page="first", dpi=40))
 
@@ -72,8 +71,6 @@ def test_pdfs_are_detected_by_content_and_by_name(deck, tmp_path):
                  "https://example.com/files/deck.pdf?version=2", "data:application/pdf;base64,JVBERi0="):  # fmt: skip
         assert infer_modality(item) == "document", item
         assert infer_modality(item, ["text", "image"]) == "image", item  # a page image, for an image model
-    assert infer_batch_modality([path, "a caption"], ["text", "image"]) == "message"
-    assert infer_batch_modality([path, data], ["text", "image"]) == "image"
 
 
 def test_text_only_models_keep_the_reference_rule_for_strings(deck):
