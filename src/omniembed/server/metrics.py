@@ -50,6 +50,8 @@ class Metrics:
                                             ["model"], buckets=_LATENCY_BUCKETS, registry=registry)
         self.inference_seconds = prom.Histogram("omniembed_inference_seconds", "Time per model call", ["model"],
                                                 buckets=_LATENCY_BUCKETS, registry=registry)
+        self.queued = prom.Gauge("omniembed_queued_items", "Items waiting for a model call", ["model"],
+                                 registry=registry)
         self.ready = prom.Gauge("omniembed_models_ready", "1 once every model is loaded", registry=registry)
 
     def observe_batch(self, stats: BatchStats) -> None:

@@ -74,7 +74,8 @@ class EmbeddingResponse(BaseModel):
 class RerankRequest(_Request):
     model: Union[str, None] = Field(None, description="A served reranker id (optional when one is served).")
     query: Item = Field(description="A string, or an item object such as {\"image\": url}.")
-    documents: Union[list[Item], None] = Field(None, description="Strings or item objects (Cohere / Jina).")
+    documents: Union[list[Any], None] = Field(None, description="Strings or item objects (Cohere / Jina); an "
+                                              "unusable document fails alone (see on_error).")
     texts: Union[list[str], None] = Field(None, description="TEI's form of 'documents'; the response is then TEI's "
                                           "list of {index, score, text?}.")
     top_n: Union[int, None] = Field(None, ge=0, description="Return the best top_n results only.")

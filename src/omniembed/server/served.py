@@ -91,6 +91,7 @@ class ServedModel:
         self.batcher = DynamicBatcher(self.name, self.run, max_batch_size=settings.max_batch_size,
                                       wait_s=settings.batch_wait_ms / 1000.0, on_batch=metrics.observe_batch)
         self.batcher.start()
+        metrics.queued.labels(model=self.name).set_function(lambda: self.batcher.queued_items if self.batcher else 0)
 
     def stop(self, timeout: float | None = None) -> None:
         if self.batcher is not None:
