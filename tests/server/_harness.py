@@ -29,8 +29,7 @@ class ServerProcess:
     stderr_file: str
 
     def stderr(self) -> str:
-        with open(self.stderr_file, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+        return _read(self.stderr_file)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.proc.poll() is None:
@@ -45,7 +44,7 @@ class ServerProcess:
 
 def start_server(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300) -> ServerProcess:
     """Start ``omniembed serve`` with ``args`` (plus ``--port 0``) and wait until it says it is ready."""
-    stderr = tempfile.NamedTemporaryFile("w", prefix="omniembed-serve-", suffix=".log", delete=False)
+    stderr = tempfile.NamedTemporaryFile("w", prefix="omniembed-serve-", suffix=".log", delete=False)  # noqa: SIM115
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "omniembed", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=stderr, text=True, env=full_env)
@@ -65,12 +64,17 @@ def start_server(args: list[str], *, env: dict[str, str] | None = None, timeout:
     while not ready.wait(0.2):
         if time.monotonic() > deadline:
             proc.kill()
-            raise TimeoutError(f"server not ready after {timeout}s; stderr:\n{open(stderr.name).read()[-4000:]}")
+            raise TimeoutError(f"server not ready after {timeout}s; stderr:\n{_read(stderr.name)[-4000:]}")
     match = next((m for line in lines if (m := _URL.match(line))), None)
     if proc.poll() is not None or match is None:
         proc.kill()
-        raise RuntimeError(f"server failed to start (rc={proc.poll()}):\n{open(stderr.name).read()[-4000:]}")
+        raise RuntimeError(f"server failed to start (rc={proc.poll()}):\n{_read(stderr.name)[-4000:]}")
     return ServerProcess(proc, match.group(1), lines, stderr.name)
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return fh.read()
 
 
 @dataclass
@@ -87,7 +91,7 @@ class MediaServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_GET(self) -> None:
                 owner.hits.append(self.path)
                 route = owner.routes.get(self.path.split("?", 1)[0])
                 if route is None:

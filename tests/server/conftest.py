@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from _harness import MediaServer, start_server  # noqa: E402
+from _harness import MediaServer, start_server
 
 API_KEY = "test-key-5f1c"
 SPEECH = Path(__file__).resolve().parents[1] / "support" / "speech"

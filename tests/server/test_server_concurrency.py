@@ -80,7 +80,7 @@ def _post_in_threads(url: str, payloads: list[dict]) -> tuple[list, list[threadi
     def post(i: int) -> None:
         try:
             results[i] = httpx.post(url + "/v1/embeddings", json=payloads[i], timeout=120)
-        except Exception as exc:  # recorded, so the assertion below names it
+        except Exception as exc:  # noqa: BLE001 - recorded, so the assertion below names it
             results[i] = exc
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(len(payloads))]

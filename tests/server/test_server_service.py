@@ -71,7 +71,7 @@ def test_docs_and_openapi(http):
 
 def _metric(text: str, name: str, **labels: str) -> float:
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             found = dict(part.split("=", 1) for part in line[line.find("{") + 1: line.find("}")].split(",")
                          if "=" in part)
             if all(found.get(k) == f'"{v}"' for k, v in labels.items()):

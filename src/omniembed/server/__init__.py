@@ -17,10 +17,10 @@ require("fastapi", name="FastAPI", purpose="The HTTP server", extra="server", sp
 require("prometheus_client", name="prometheus_client", purpose="The HTTP server", extra="server",
         spec="prometheus_client")
 
-from omniembed.server.app import create_app  # noqa: E402
-from omniembed.server.items import ItemPolicy, LocalFileRefusedError  # noqa: E402
-from omniembed.server.served import EmbeddingModel, ModelSpec, RerankModel, ServedModel, load_models  # noqa: E402
-from omniembed.server.settings import ServerSettings, build_media_options  # noqa: E402
+from omniembed.server.app import create_app
+from omniembed.server.items import ItemPolicy, LocalFileRefusedError
+from omniembed.server.served import EmbeddingModel, ModelSpec, RerankModel, ServedModel, load_models
+from omniembed.server.settings import ServerSettings, build_media_options
 
 __all__ = [
     "EmbeddingModel", "ItemPolicy", "LocalFileRefusedError", "ModelSpec", "RerankModel", "ServedModel",

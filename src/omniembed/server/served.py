@@ -116,7 +116,7 @@ class ServedModel:
         try:
             encoded = tokenizer([t for _, t in wanted], add_special_tokens=True, truncation=limit is not None,
                                 max_length=limit)["input_ids"]
-        except Exception:  # a processor without a plain text call: usage is informative, not worth failing for
+        except Exception:  # noqa: BLE001 - a processor without a plain text call: usage is informative, not worth failing for
             return counts
         for (i, _), ids in zip(wanted, encoded):
             counts[i] = len(ids)
@@ -125,7 +125,7 @@ class ServedModel:
     def _modality(self, item: Any) -> str:
         try:
             modality = infer_modality(item, self.modalities)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a metrics label must never fail the batch
             return "invalid"
         return "+".join(modality) if isinstance(modality, tuple) else modality
 

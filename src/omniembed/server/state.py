@@ -55,7 +55,8 @@ class ServerState:
             self._install(models)
         except BaseException as exc:  # noqa: BLE001 - reported through /health and the callbacks
             self.status, self.error = "failed", exc
-            logger.error("Loading the models failed: %s: %s", type(exc).__name__, exc)
+            log = logger.info if self.on_load_error else logger.error  # a callback reports it itself
+            log("Loading the models failed: %s: %s", type(exc).__name__, exc)
             for callback in self.on_load_error:
                 callback(exc)
 
