@@ -127,6 +127,8 @@ def load(port: int, clients: int, warmup: float, seconds: float) -> dict:
     asyncio.run(main())
     if errors:
         raise RuntimeError(f"{len(errors)} failed requests, e.g. {errors[0]}")
+    if not latencies:
+        raise RuntimeError(f"no request completed within {seconds:g} s; is the machine overloaded?")
     latencies.sort()
     return {"rps": len(latencies) / seconds, "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],

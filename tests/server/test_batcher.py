@@ -107,3 +107,15 @@ def test_stats_callback():
     batcher.close()
     assert seen[0].items == 2 and seen[0].requests == 1 and seen[0].run_seconds >= 0
     assert len(seen[0].queue_seconds) == 1 and seen[0].queue_seconds[0] >= 0.09
+
+
+def test_flush_stops_waiting_for_a_batch_to_fill():
+    batcher = make(Recorder(), max_batch_size=100, wait_s=60.0)
+    future = batcher.submit("k", ["a"])
+    time.sleep(0.1)
+    assert not future.done()
+    started = time.perf_counter()
+    batcher.flush()
+    assert future.result(10) == ["k:a"] and time.perf_counter() - started < 5
+    assert batcher.submit("k", ["b"]).result(10) == ["k:b"]  # still serving, without the wait
+    batcher.close()

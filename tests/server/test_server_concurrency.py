@@ -92,22 +92,25 @@ def _post_in_threads(url: str, payloads: list[dict]) -> tuple[list, list[threadi
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_shutdown_with_requests_in_flight_loses_none(model_dirs, reference, sig):
-    # A long batch wait keeps the requests queued inside the server when the signal arrives.
-    server = start_server([f"bert={model_dirs['bert']}", "--batch-wait-ms", "1500", "--max-batch-size", "256"])
+    # A long batch wait keeps the requests queued inside the server until the signal arrives; the signal makes
+    # the server run them at once (it must not wait a minute for more requests that will never come).
+    server = start_server([f"bert={model_dirs['bert']}", "--batch-wait-ms", "60000", "--max-batch-size", "256"])
     try:
         sentences = [f"in flight {i}" for i in range(24)]
         results, threads = _post_in_threads(server.url, [{"model": "bert", "input": s} for s in sentences])
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 50
         while time.monotonic() < deadline:  # until the server holds every request in its queue
             queued = _metric(httpx.get(server.url + "/metrics").text, "omniembed_queued_items", "bert")
             if queued == len(sentences):
                 break
             time.sleep(0.02)
         assert queued == len(sentences)
+        signalled = time.monotonic()
         server.proc.send_signal(sig)
         for thread in threads:
             thread.join(120)
         rc = server.proc.wait(60)
+        assert time.monotonic() - signalled < 40  # the queued batch ran at once, not after the 60 s wait
     finally:
         if server.proc.poll() is None:
             server.proc.kill()

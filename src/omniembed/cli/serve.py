@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on",
                             log_level="debug" if args.debug else "warning", access_log=args.access_log,
                             timeout_graceful_shutdown=args.graceful_timeout, server_header=False)
-    server = _make_server(uvicorn, config, announcer)
+    server = _make_server(uvicorn, config, announcer, on_exit=state.flush)
     state.on_ready.append(announcer.ready)
     state.on_load_error.append(lambda exc: setattr(server, "should_exit", True))
     print(f"omniembed serve: loading {len(specs)} model(s)…", file=sys.stderr, flush=True)
@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_server(uvicorn: Any, config: Any, announcer: _Announcer) -> Any:
+def _make_server(uvicorn: Any, config: Any, announcer: _Announcer, on_exit: Any) -> Any:
     class Server(uvicorn.Server):
         """uvicorn's server, with a drain that ends in exit code 0 (uvicorn re-raises the signal after
         shutting down, which would end the process with SIGTERM's status)."""
@@ -182,6 +182,7 @@ def _make_server(uvicorn: Any, config: Any, announcer: _Announcer) -> Any:
             if not self.should_exit:
                 print("omniembed serve: shutting down after the requests in flight…", file=sys.stderr, flush=True)
             self.should_exit = True
+            on_exit()  # queued items run now: no new request will join their batches
 
         async def startup(self, sockets: Any = None) -> None:
             await super().startup(sockets)

@@ -72,8 +72,9 @@ class DynamicBatcher:
         self.max_batch_size, self.wait_s = max(1, max_batch_size), max(0.0, wait_s)
         self.on_batch = on_batch
         self._pending: list[_Pending] = []
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.RLock())
         self._closing = False
+        self._flushing = False
         self._thread: threading.Thread | None = None
 
     # -- public --------------------------------------------------------------------------------------------
@@ -99,6 +100,13 @@ class DynamicBatcher:
     def queued_items(self) -> int:
         with self._cond:
             return sum(len(p.items) for p in self._pending)
+
+    def flush(self) -> None:
+        """Stop waiting for batches to fill: from now on, queued items run as soon as the model is free (the
+        server is shutting down, so no more requests will join them). Safe to call from a signal handler."""
+        self._flushing = True
+        with self._cond:  # a reentrant lock: fine even if the signal interrupted this thread inside submit()
+            self._cond.notify_all()
 
     def close(self, timeout: float | None = None) -> None:
         """Stop taking work, finish everything already queued, then stop the worker."""
@@ -130,7 +138,7 @@ class DynamicBatcher:
                     chosen.append(pending)
                     count += len(pending.items)
             remaining = deadline - time.perf_counter()
-            if count >= self.max_batch_size or self._closing or remaining <= 0:
+            if count >= self.max_batch_size or self._closing or self._flushing or remaining <= 0:
                 break
             self._cond.wait(remaining)
         taken = {id(p) for p in chosen}

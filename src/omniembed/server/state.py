@@ -75,6 +75,12 @@ class ServerState:
         for callback in self.on_ready:
             callback(self)
 
+    def flush(self) -> None:
+        """Shutting down: run what is queued now instead of waiting for batches to fill."""
+        for served in self.models:
+            if served.batcher is not None:
+                served.batcher.flush()
+
     def stop(self, timeout: float | None = None) -> None:
         """Finish the queued work of every model, then stop the batchers."""
         for served in self.models:
