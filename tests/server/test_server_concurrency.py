@@ -9,7 +9,6 @@ import threading
 import time
 
 import httpx
-import numpy as np
 import pytest
 from _harness import start_server
 from conftest import API_KEY, cosine, data_uri
@@ -74,12 +73,12 @@ def test_64_concurrent_mixed_requests(api_server, reference, media, media_server
     assert items == 16 and calls < 16  # concurrent requests were batched together
 
 
-def _post_in_threads(url: str, payloads: list[dict]) -> tuple[list, list[threading.Thread]]:
+def _post_in_threads(url: str, payloads: list[dict], headers: dict) -> tuple[list, list[threading.Thread]]:
     results: list = [None] * len(payloads)
 
     def post(i: int) -> None:
         try:
-            results[i] = httpx.post(url + "/v1/embeddings", json=payloads[i], timeout=120)
+            results[i] = httpx.post(url + "/v1/embeddings", json=payloads[i], headers=headers, timeout=120)
         except Exception as exc:  # noqa: BLE001 - recorded, so the assertion below names it
             results[i] = exc
 
@@ -94,13 +93,18 @@ def _post_in_threads(url: str, payloads: list[dict]) -> tuple[list, list[threadi
 def test_shutdown_with_requests_in_flight_loses_none(model_dirs, reference, sig):
     # A long batch wait keeps the requests queued inside the server until the signal arrives; the signal makes
     # the server run them at once (it must not wait a minute for more requests that will never come).
-    server = start_server([f"bert={model_dirs['bert']}", "--batch-wait-ms", "60000", "--max-batch-size", "256"])
+    # The API key comes from the environment here (OMNIEMBED_API_KEY), which this test checks on the way.
+    server = start_server([f"bert={model_dirs['bert']}", "--batch-wait-ms", "60000", "--max-batch-size", "256"],
+                          env={"OMNIEMBED_API_KEY": "from-env"})
+    auth = {"Authorization": "Bearer from-env"}
     try:
+        assert httpx.get(server.url + "/v1/models", timeout=30).status_code == 401
+        assert httpx.get(server.url + "/v1/models", headers=auth, timeout=30).json()["data"][0]["id"] == "bert"
         sentences = [f"in flight {i}" for i in range(24)]
-        results, threads = _post_in_threads(server.url, [{"model": "bert", "input": s} for s in sentences])
+        results, threads = _post_in_threads(server.url, [{"model": "bert", "input": s} for s in sentences], auth)
         deadline = time.monotonic() + 50
         while time.monotonic() < deadline:  # until the server holds every request in its queue
-            queued = _metric(httpx.get(server.url + "/metrics").text, "omniembed_queued_items", "bert")
+            queued = _metric(httpx.get(server.url + "/metrics", headers=auth).text, "omniembed_queued_items", "bert")
             if queued == len(sentences):
                 break
             time.sleep(0.02)
@@ -122,4 +126,3 @@ def test_shutdown_with_requests_in_flight_loses_none(model_dirs, reference, sig)
     assert "shutting down" in server.stderr()
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/health", timeout=5)
-    np.testing.assert_equal(len(results), 24)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +83,6 @@ def failures_error(errors: Sequence[ItemError], *, param: str) -> ApiError:
     status = 400 if all(e.client_error for e in errors) else 500
     return ApiError(status, first.message + more, param=f"{param}[{first.index}]", code=first.type,
                     failures=[e.as_json() for e in errors])
-
-
-def from_failure(failure: ItemFailure, index: int, *, what: str = "Item") -> ItemError:
-    return item_error(index, failure.error, what=what)
 
 
 async def run_batched(call: Awaitable[Any]) -> Any:
