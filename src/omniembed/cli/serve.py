@@ -96,6 +96,10 @@ class _Announcer:
     def bound(self, url: str) -> None:
         with self._lock:
             self.url = url
+            loading = self.state is None
+        if loading:
+            print(f"omniembed serve: listening on {url}; /health answers 503 until the models are loaded",
+                  file=sys.stderr, flush=True)
         self._maybe_print()
 
     def ready(self, state: Any) -> None:
