@@ -103,3 +103,12 @@ def test_metrics_count_requests_items_and_errors(http, media_server):
     assert delta("omniembed_inference_seconds_count", model="clip") == 3
     assert delta("omniembed_request_seconds_count", route="/v1/embeddings") == 3
     assert _metric(text, "omniembed_models_ready") == 1
+
+
+def test_openmp_threads_wait_passively(api_server):
+    """The command restarts itself with OMP_WAIT_POLICY=PASSIVE unless the variable was set (then it is kept)."""
+    import os
+
+    with open(f"/proc/{api_server.proc.pid}/environ", "rb") as fh:
+        env = dict(e.split(b"=", 1) for e in fh.read().split(b"\0") if b"=" in e)
+    assert env[b"OMP_WAIT_POLICY"] == os.environ.get("OMP_WAIT_POLICY", "PASSIVE").encode()
