@@ -4,35 +4,58 @@ Each script compares omniembed with sentence-transformers, which lives in its ow
 (``make bench-ref`` or ``$OMNIEMBED_REF_PYTHON``); without it, only omniembed's figures are printed. With
 ``$OMNIEMBED_BASELINE_SRC`` pointing at another omniembed source tree, that tree runs as a third side and its
 outputs are compared with this checkout's (they must be identical).
+
+    python benchmarks/run_all.py                      # every benchmark, default sizes
+    python benchmarks/run_all.py --threads 1 --rounds 7 --only text,ce_tiny
+    python benchmarks/run_all.py --small              # smaller sizes, for a loaded machine
 """
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Sizes chosen so a full sweep (five interleaved rounds per side) takes about half an hour on a busy 2-core machine.
-SCRIPTS = [
-    ["bench_text.py", "-n", "1000"],
-    ["bench_cross_encoder.py", "--model", "minilm", "-n", "500"],
-    ["bench_cross_encoder.py", "--model", "tiny", "-n", "1000"],
-    ["bench_media.py", "--workload", "video"],
-    ["bench_media.py", "--workload", "image"],
-    ["bench_media.py", "--workload", "audio"],
-    ["bench_image_preprocess.py", "--n", "24", "--repeats", "2"],
-    ["compat_check.py"],
-    ["compat_multimodal.py"],
-]
+# name → (script and its arguments, the arguments with --small). Default sizes: a full sweep (five interleaved
+# rounds per side) takes about half an hour on a busy 2-core machine.
+SCRIPTS = {
+    "text": (["bench_text.py", "-n", "1000"], ["bench_text.py", "-n", "400"]),
+    "ce_minilm": (["bench_cross_encoder.py", "--model", "minilm", "-n", "500"],
+                  ["bench_cross_encoder.py", "--model", "minilm", "-n", "200"]),
+    "ce_tiny": (["bench_cross_encoder.py", "--model", "tiny", "-n", "1000"],) * 2,
+    "video": (["bench_media.py", "--workload", "video"],) * 2,
+    "image": (["bench_media.py", "--workload", "image"],) * 2,
+    "audio": (["bench_media.py", "--workload", "audio"],) * 2,
+    "audio_valid_frames": (["bench_media.py", "--workload", "audio", "--encode-valid-frames"],) * 2,
+    "image_preprocess": (["bench_image_preprocess.py", "--n", "24", "--repeats", "2"],) * 2,
+    "compat": (["compat_check.py"],) * 2,
+    "compat_multimodal": (["compat_multimodal.py"],) * 2,
+}
+TIMED = ("--threads", "--rounds")  # options passed on to the timed (interleaved) benchmarks
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated names: " + ", ".join(SCRIPTS))
+    parser.add_argument("--small", action="store_true", help="smaller text and cross-encoder sizes")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--rounds", type=int)
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(SCRIPTS)
+    unknown = [n for n in names if n not in SCRIPTS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    passed = [str(x) for option in TIMED if getattr(args, option[2:]) is not None
+              for x in (option, getattr(args, option[2:]))]
     failed = []
-    for script, *args in SCRIPTS:
-        name = " ".join([script, *args])
-        print(f"\n===== {name} =====", flush=True)
-        if subprocess.run([sys.executable, str(HERE / script), *args]).returncode != 0:
+    for name in names:
+        script, *script_args = SCRIPTS[name][1 if args.small else 0]
+        timed = script.startswith("bench_") and script != "bench_image_preprocess.py"
+        command = [sys.executable, str(HERE / script), *script_args, *(passed if timed else [])]
+        print(f"\n===== {name}: {' '.join(command[1:])} =====", flush=True)
+        if subprocess.run(command).returncode != 0:
             failed.append(name)
     if failed:
         print(f"\nFailed: {', '.join(failed)}")
