@@ -9,7 +9,10 @@ Workloads (``--workload``):
   decoding dominates (omniembed decodes JPEGs at reduced scale in threads; the reference decodes them in full).
 * ``audio``: 8 speech clips (the test suite's three recordings, 1.6-3.4 s, repeated) as ``{"array",
   "sampling_rate"}`` dicts on the real Whisper tiny.en encoder. Both sides run the 30 s window; omniembed pools the
-  valid frames only (docs/differences.md §1), so embeddings differ from the reference's by design.
+  valid frames only (docs/differences.md §1), so embeddings differ from the reference's by design. With
+  ``--encode-valid-frames`` omniembed runs the encoder over the valid frames + 1 s margin only (the opt-in
+  ``processing_kwargs={"audio": {"encode_valid_frames": True}}``, omniembed/families/whisper_window.py); the
+  baseline side keeps its default.
 
 Batch size 16; each side loads its model once, warms up, then times one full ``encode`` per round, sides
 interleaved over ``--rounds`` rounds (see ``common.py``).
@@ -86,8 +89,11 @@ def load(side: str, workload: str, folder: str):
 def workload(side: str, args: argparse.Namespace):
     model = load(side, args.workload, args.model_dir)
     items = inputs(args.workload)
-    model.encode(items[:4], batch_size=16)
-    return (lambda: model.encode(items, batch_size=16, show_progress_bar=False)), len(items)
+    kwargs = {}
+    if getattr(args, "encode_valid_frames", False) and side == "omniembed":
+        kwargs["processing_kwargs"] = {"audio": {"encode_valid_frames": True}}
+    model.encode(items[:4], batch_size=16, **kwargs)
+    return (lambda: model.encode(items, batch_size=16, show_progress_bar=False, **kwargs)), len(items)
 
 
 def describe(a, b) -> str:
@@ -105,5 +111,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--workload", choices=["video", "image", "audio"], default="video")
     parser.add_argument("--model-dir")
-    main(workload, tag=lambda a: f"media_{a.workload}", unit="items", parser=parser, prepare=prepare,
-         describe=describe, title=lambda a: TITLES[a.workload])
+    parser.add_argument("--encode-valid-frames", action="store_true",
+                        help="audio: omniembed runs Whisper's encoder over the valid frames + margin only (opt-in)")
+    main(workload, tag=lambda a: f"media_{a.workload}" + ("_valid_frames" if a.encode_valid_frames else ""),
+         unit="items", parser=parser, prepare=prepare,
+         describe=describe, title=lambda a: TITLES[a.workload] + (
+             "; omniembed: encode_valid_frames=True" if a.encode_valid_frames else ""))

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.errors import UnsupportedInputError, UnsupportedModalityError
+from omniembed.errors import ConfigError, UnsupportedInputError, UnsupportedModalityError
+from omniembed.families import whisper_window
 from omniembed.families.processing_kwargs import ProcessingKwargs
 
 POOL_VALID_FRAMES = "pool_valid_frames"
@@ -81,7 +82,8 @@ def common_rate(clips: list[Any], expected: int | None = None) -> int | None:
 def extractor_kwargs(kwargs: ProcessingKwargs) -> dict[str, Any]:
     """The ``audio`` section for the feature extractor, minus omniembed's own switch."""
     options = kwargs.for_modality("audio")
-    options.pop(POOL_VALID_FRAMES, None)
+    for key in (POOL_VALID_FRAMES, *whisper_window.OPTIONS):
+        options.pop(key, None)
     return options
 
 
@@ -100,6 +102,8 @@ def prepare_audio(extractor: Any, model: Any, clips: list[Any], kwargs: Processi
     arrays = [as_array(c) for c in clips]
     options = {**extractor_kwargs(kwargs), **kwargs.common()}
     pool = pools_valid_frames(kwargs)
+    if whisper_window.requested(kwargs) and whisper_window.supported(model, extractor):
+        return _prepare_whisper_window(extractor, model, arrays, rate, options, kwargs, pool)
     if pool and len({len(a) for a in arrays}) > 1 and padding_sensitive(model, extractor):
         # Each clip alone: its embedding must not depend on the clips it happens to be batched with.
         rows = [dict(extractor([a], sampling_rate=rate, **options)) for a in arrays]
@@ -110,6 +114,24 @@ def prepare_audio(extractor: Any, model: Any, clips: list[Any], kwargs: Processi
     if frames is not None:
         features[VALID_FRAMES_KEY] = frames
     features[POOL_KEY] = pool
+    return features
+
+
+def _prepare_whisper_window(extractor: Any, model: Any, arrays: list[np.ndarray], rate: int | None,
+                            options: dict[str, Any], kwargs: ProcessingKwargs, pool: bool) -> dict[str, Any]:
+    """The opt-in of :mod:`omniembed.families.whisper_window`: mel features for the batch's valid frames + margin."""
+    if not pool:
+        raise ConfigError(f"processing_kwargs['audio']['{whisper_window.SWITCH}'] needs valid-frame pooling; it "
+                          f"cannot be combined with '{POOL_VALID_FRAMES}': False (the padded window is not computed).")
+    valid = valid_frames(model, extractor, [len(a) for a in arrays], rate)
+    frames, attended = whisper_window.window(model, extractor, valid, whisper_window.margin_of(kwargs))
+    samples = whisper_window.extractor_length(model, extractor, frames)
+    options = {**options, "padding": "max_length", "max_length": samples, "truncation": True}
+    features = dict(extractor(arrays, sampling_rate=rate, **options))
+    features.pop("attention_mask", None)  # sample-level; the encoder gets its own key mask
+    features[VALID_FRAMES_KEY] = valid
+    features[whisper_window.KEYS_KEY] = attended
+    features[POOL_KEY] = True
     return features
 
 

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 
 from omniembed.errors import ConfigError, UnsupportedModalityError
-from omniembed.families import audio, chat, combined, text, video, vision
+from omniembed.families import audio, chat, combined, text, video, vision, whisper_window
 from omniembed.families.modalities import family_processing_defaults, infer_modality_config
 from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
@@ -250,6 +250,9 @@ class Transformer(Module):
             outputs = [self._call(spec, row) for row in rows]
             value = _pad_rows([_as_tokens(_walk(o, spec["method_output_name"])) for o in outputs])
             output = outputs[0]
+        elif whisper_window.KEYS_KEY in features and spec["method"] == "forward":  # opt-in: valid frames + margin
+            output = whisper_window.encode(self.auto_model, features)
+            value = output.last_hidden_state
         else:
             output = self._call(spec, features)
             value = _as_tokens(_walk(output, spec["method_output_name"]))
