@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from omniembed.errors import ConfigError, UnsupportedModalityError
+from omniembed.errors import ConfigError, UnsupportedInputError, UnsupportedModalityError
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json, write_json
 
@@ -143,6 +143,8 @@ class GenerativeScore(Module):
         for pair, mods in zip(pairs, modalities):
             self.check_pair(mods)
             audio_side = 0 if mods[0] == "audio" else 1
+            if isinstance(pair[audio_side], dict):  # {"audio": [a, b]}: several clips on one side
+                raise UnsupportedInputError("The audio side of a pair must be one clip, not several.")
             clips.append(pair[audio_side])
             texts.append(pair[1 - audio_side])
         unique, audio_index = _dedupe_clips(clips)

@@ -86,7 +86,11 @@ class Scoring:
         from omniembed.inputs.loader import load_item  # Pillow/PyAV only when media are actually loaded
 
         if isinstance(side, dict) and isinstance(modality, str) and set(side) == {modality}:
-            # {"image": x} and {"image": [x, y]}: decode as a one-key combined input (lists allowed)
+            if not isinstance(side[modality], (list, tuple)):
+                # {"audio": x} is x: a pair scorer (Whisper's GenerativeScore) takes the clip itself, and a chat
+                # pair renders one decoded item exactly as it renders a one-key dict of it
+                return load_item(side[modality], modality, options=ctx.media, **hints)
+            # {"image": [x, y]}: decode as a one-key combined input (a chat pair renders each item)
             return load_item(side, (modality,), options=ctx.media, **hints)
         return load_item(side, modality, options=ctx.media, **hints)
 
