@@ -3,7 +3,8 @@
 Each timed benchmark prints a JSON line ``{"benchmark", "results", "cpu_results"}`` (per-round rates of each side)
 after lines ``omniembed vs <side>: ...`` comparing the outputs. This script reads those lines and prints, per
 benchmark: the median rate of each side (wall clock and CPU time), the median of the per-round ratios of
-omniembed and of the baseline (previous release) to the reference, and the output comparisons.
+omniembed and of the baseline (previous release) to the reference (wall clock and CPU time), the ratio of the best
+rounds' CPU rates (the least disturbed rounds on a shared machine), and the output comparisons.
 
     python benchmarks/summarize.py run1.log run2.log > table.md
 """
@@ -40,7 +41,10 @@ def rows(paths: list[str]) -> list[str]:
                     for side in ("baseline", "omniembed"):
                         cells.append(ratio(cpu[side], cpu["reference"]) if side in cpu and "reference" in cpu
                                      else "–")
-                    cells.append("; ".join(diffs) or "–")
+                    for side in ("baseline", "omniembed"):
+                        cells.append(f"{max(cpu[side]) / max(cpu['reference']):.2f}×"
+                                     if side in cpu and "reference" in cpu else "–")
+                    cells.append("; ".join(diffs).replace("|", r"\|") or "–")
                     out.append("| " + " | ".join(cells) + " |")
                     diffs = []
     return out
@@ -48,7 +52,8 @@ def rows(paths: list[str]) -> list[str]:
 
 def main() -> int:
     header = ("| benchmark | rounds | before /s | after /s | reference /s | before vs ref (wall) | after vs ref (wall) "
-              "| before vs ref (CPU) | after vs ref (CPU) | outputs (after vs …) |")
+              "| before vs ref (CPU) | after vs ref (CPU) | before vs ref (best CPU) | after vs ref (best CPU) "
+              "| outputs (after vs …) |")
     print(header)
     print("|" + "---|" * header.count(" | ") + "---|")
     for row in rows(sys.argv[1:]):
