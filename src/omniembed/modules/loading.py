@@ -127,10 +127,19 @@ def _ignorable_missing(key: str) -> bool:
     return key.endswith(("position_ids", "proj_out.weight", "pooler.dense.weight", "pooler.dense.bias"))
 
 
-def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> Any:
-    """AutoProcessor, falling back to AutoTokenizer, then AutoFeatureExtractor / AutoImageProcessor."""
+def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict, config: Any = None) -> Any:
+    """A family's own processor builder (:data:`PROCESSOR_BUILDERS`, e.g. Qwen-VL without torchvision), else
+    AutoProcessor, falling back to AutoTokenizer, then AutoFeatureExtractor / AutoImageProcessor."""
     import transformers
 
+    for builder in PROCESSOR_BUILDERS:
+        try:
+            built = builder(path, getattr(config, "model_type", None), processor_kwargs=processor_kwargs,
+                            hub_kwargs=hub_kwargs)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"Could not load the processor of {path!r}: {exc}") from exc
+        if built is not None:
+            return built
     errors = []
     for name in ("AutoProcessor", "AutoTokenizer", "AutoFeatureExtractor", "AutoImageProcessor"):
         try:
@@ -152,6 +161,15 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> An
             return processor
     raise ModelLoadError(f"No tokenizer or processor could be loaded from {path!r}:\n  " + "\n  ".join(errors))
 
+
+def _family_processor_builders() -> list[Callable[..., Any]]:
+    from omniembed.families import qwen_vl
+
+    return [qwen_vl.load_processor]
+
+
+#: (path, model_type, processor_kwargs=, hub_kwargs=) → a processor, or None to fall through to AutoProcessor
+PROCESSOR_BUILDERS: list[Callable[..., Any]] = _family_processor_builders()
 
 #: backend name → model loader (``load_model`` dispatches here; see the module docstring)
 BACKENDS: dict[str, Callable[..., Any]] = {"torch": load_torch_model}
