@@ -72,6 +72,7 @@ def load_processor(path: str, model_type: str | None, *, processor_kwargs: dict,
     # ProcessorMixin takes its parts from __init__'s signature: without a video_processor parameter it never
     # builds or validates the torchvision-only one; tokenizer and (named) chat templates load as usual.
     base = _image_only(stock).from_pretrained(path, image_processor=image_processor, **hub_kwargs, **kwargs)
+    base.tokenizer.init_kwargs.pop("image_processor", None)  # from_pretrained hands it to the tokenizer too
     video_class = TorchQwen3VLVideoProcessor if flavour == "qwen3" else TorchQwen2VLVideoProcessor
     try:
         video_processor = video_class.from_pretrained(path, **hub_kwargs, **_sizes(kwargs))
@@ -98,7 +99,7 @@ def _image_only(stock: type) -> type:
         def to_dict(self) -> dict[str, Any]:
             return {**super().to_dict(), "processor_class": stock.__name__}
 
-    ImageOnly.__name__ = ImageOnly.__qualname__ = f"ImageOnly{stock.__name__}"
+    ImageOnly.__name__, ImageOnly.__qualname__ = stock.__name__, f"ImageOnly{stock.__name__}"  # saved as the stock
     return ImageOnly
 
 
@@ -119,7 +120,7 @@ def _with_video(stock: type) -> type:
         def to_dict(self) -> dict[str, Any]:
             return {**super().to_dict(), "processor_class": stock.__name__}
 
-    WithVideo.__name__ = WithVideo.__qualname__ = f"TorchFree{stock.__name__}"
+    WithVideo.__name__, WithVideo.__qualname__ = stock.__name__, f"TorchFree{stock.__name__}"  # saved as the stock
     return WithVideo
 
 

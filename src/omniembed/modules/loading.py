@@ -69,6 +69,9 @@ def load_torch_model(path: str, config, *, task: str, model_kwargs: dict, hub_kw
 
     if task not in TASK_AUTO_CLASSES:
         raise ConfigError(f"Unsupported transformer_task {task!r}. Supported tasks: {sorted(TASK_AUTO_CLASSES)}")
+    model_kwargs = dict(model_kwargs)
+    if "torch_dtype" in model_kwargs:  # the older name (the announcement's examples use it); transformers 5: dtype
+        model_kwargs.setdefault("dtype", model_kwargs.pop("torch_dtype"))
     kwargs = {"dtype": torch.float32, **model_kwargs}  # fp32 unless asked: bf16 on CPU is ~100x slower
     architectures = getattr(config, "architectures", None) or []
     if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
