@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,13 @@ class ExactQwen2VLImageProcessor(Qwen2VLImageProcessorPil):
             grids.append([1, grid_h, grid_w])
         data = {"pixel_values": np.concatenate(patches, axis=0), "image_grid_thw": np.array(grids, dtype=np.int64)}
         return BatchFeature(data=data, tensor_type=return_tensors)
+
+    def _standardize_kwargs(self, *args, **kwargs):
+        # min_pixels / max_pixels given at load (processor_kwargs) reach each call as attributes; transformers
+        # folds them into `size` exactly as intended but warns every call that the call-time form is deprecated
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Passing `min_pixels` and `max_pixels`", category=FutureWarning)
+            return super()._standardize_kwargs(*args, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "image_processor_type": "Qwen2VLImageProcessor"}  # the stock name on disk
