@@ -45,7 +45,7 @@ def _capture(model, call):
     return out, seen
 
 
-def _direct(model, frames: np.ndarray, fps: float) -> tuple[np.ndarray, list[int]]:
+def _direct(model, frames: np.ndarray, fps: float) -> tuple[np.ndarray, dict]:
     """transformers' processor on every frame, sampling by itself with the source metadata, then the backbone:
     what the reference computes for a decoded video (its processor call, one item)."""
     processor = model.processor
@@ -58,7 +58,7 @@ def _direct(model, frames: np.ndarray, fps: float) -> tuple[np.ndarray, list[int
     with torch.inference_mode():
         hidden = model[0].auto_model(**features).last_hidden_state
     pooled = torch.nn.functional.normalize(hidden[0, -1], dim=-1).numpy()
-    return pooled, features["input_ids"][0].tolist()
+    return pooled, features
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +75,11 @@ def test_a_video_file_embeds_as_the_processor_computes_it_on_every_frame(embedde
     path, every_frame = clip40
     model = embedders["qwen3_vl"]
     ours, seen = _capture(model, lambda: model.encode([path]))
-    direct, direct_ids = _direct(model, every_frame, fps=10.0)
-    assert seen[0]["input_ids"][0].tolist() == direct_ids  # same frames, grid, timestamps and tokens
-    assert "<0.3 seconds>" in model.tokenizer.decode(direct_ids)  # frames 0 and 6 of 40 at 10 fps
+    direct, features = _direct(model, every_frame, fps=10.0)
+    assert seen[0]["input_ids"][0].tolist() == features["input_ids"][0].tolist()  # grid, timestamps, token count
+    assert seen[0]["video_grid_thw"].tolist() == features["video_grid_thw"].tolist() == [[4, 4, 4]]  # 8 frames; budget covers all
+    torch.testing.assert_close(seen[0]["pixel_values_videos"], features["pixel_values_videos"], rtol=0, atol=0)
+    assert "<0.3 seconds>" in model.tokenizer.decode(features["input_ids"][0])  # frames 0 and 6 of 40 at 10 fps
     np.testing.assert_allclose(ours[0], direct, atol=1e-5)
 
 
@@ -97,9 +99,10 @@ def test_qwen2_video_files_use_every_frame_like_the_processor(family, embedders,
     model = embedders[family]
     every_frame = load_video(path, sampling=VideoSampling(fps=None)).frames
     ours, seen = _capture(model, lambda: model.encode([path]))
-    direct, direct_ids = _direct(model, every_frame, fps=3.0)
-    assert seen[0]["video_grid_thw"].tolist() == [[3, 4, 4]]
-    assert seen[0]["input_ids"][0].tolist() == direct_ids
+    direct, features = _direct(model, every_frame, fps=3.0)
+    assert seen[0]["video_grid_thw"].tolist() == features["video_grid_thw"].tolist() == [[3, 4, 4]]
+    assert seen[0]["input_ids"][0].tolist() == features["input_ids"][0].tolist()
+    torch.testing.assert_close(seen[0]["pixel_values_videos"], features["pixel_values_videos"], rtol=0, atol=0)
     np.testing.assert_allclose(ours[0], direct, atol=1e-5)
     if family == "qwen2_5_vl":  # temporal_patch_size / sampled fps: two frames per grid step at 3 fps
         np.testing.assert_allclose(np.asarray(seen[0]["second_per_grid_ts"]), [2 / 3], rtol=1e-6)
