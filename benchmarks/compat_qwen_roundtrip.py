@@ -69,9 +69,9 @@ def main() -> int:
         return 0
 
     import numpy as np
+    from support.qwen_saved import build_qwen_suite
 
     from omniembed import CrossEncoder, SentenceTransformer
-    from support.qwen_saved import build_qwen_suite
 
     work = Path(tempfile.mkdtemp(prefix="qwen-roundtrip-"))
     suite = build_qwen_suite(work / "suite")

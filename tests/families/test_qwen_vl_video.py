@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.media import encode_video, index_frame, read_index
 
 from omniembed import SentenceTransformer
 from omniembed.families.qwen_vl import ASSUMED_SOURCE_FPS, load_processor, video_sampling
 from omniembed.inputs import FetchPolicy, MediaLimits, MediaOptions, VideoSampling, load_video
 from omniembed.inputs.video import sample_indices
-from support.media import encode_video, index_frame, read_index
 
 VL = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl")
 

@@ -8,7 +8,6 @@ import logging
 import warnings
 
 import pytest
-
 from support.qwen_fixtures import ReferenceFixture  # noqa: F401  (re-exported: imported from here before)
 
 

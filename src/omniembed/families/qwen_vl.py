@@ -75,7 +75,7 @@ def load_processor(path: str, model_type: str | None, *, processor_kwargs: dict,
     base.tokenizer.init_kwargs.pop("image_processor", None)  # from_pretrained hands it to the tokenizer too
     video_class = TorchQwen3VLVideoProcessor if flavour == "qwen3" else TorchQwen2VLVideoProcessor
     try:
-        video_processor = video_class.from_pretrained(path, **hub_kwargs, **_sizes(kwargs))
+        video_processor = video_class.from_pretrained(path, **hub_kwargs, **_sizes(kwargs, _PIXEL_KEYS + _FRAME_KEYS))
     except (OSError, ValueError) as exc:  # a folder saved without its video settings: images and text only
         logger.warning("No video processor settings in %r (%s); video inputs are unavailable.", path, exc)
         return base
@@ -83,11 +83,13 @@ def load_processor(path: str, model_type: str | None, *, processor_kwargs: dict,
                               video_processor=video_processor, chat_template=base.chat_template)
 
 
-def _sizes(kwargs: dict) -> dict:
+_PIXEL_KEYS = ("size", "min_pixels", "max_pixels", "patch_size", "temporal_patch_size", "merge_size")
+_FRAME_KEYS = ("fps", "num_frames", "min_frames", "max_frames", "do_sample_frames")
+
+
+def _sizes(kwargs: dict, keys: tuple[str, ...] = _PIXEL_KEYS) -> dict:
     # what AutoProcessor forwards to the pixel processors; the rest (chat_template, padding_side…) is the tokenizer's
-    return {k: v for k, v in kwargs.items() if k in ("size", "min_pixels", "max_pixels", "patch_size",
-                                                      "temporal_patch_size", "merge_size", "fps", "num_frames",
-                                                      "min_frames", "max_frames", "do_sample_frames")}
+    return {k: v for k, v in kwargs.items() if k in keys}
 
 
 @functools.cache
@@ -142,7 +144,7 @@ def video_sampling(video_processor: Any, options: dict) -> Any:
     flavour = _flavour(video_processor)
     if flavour is None:
         return None
-    get = lambda key: options.get(key, getattr(video_processor, key, None))  # noqa: E731
+    get = lambda key: options.get(key, getattr(video_processor, key, None))
     max_frames = int(get("max_frames") or 768)
     if not get("do_sample_frames"):
         return VideoSampling(num_frames=None, fps=None, max_frames=max_frames)

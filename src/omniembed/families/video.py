@@ -61,9 +61,8 @@ def sampling_for(model: Any, processor: Any, video_kwargs: dict | None = None) -
 
     A fixed frame count the model needs wins; then the reference's ``video`` processing kwargs (``num_frames``,
     ``fps``, ``do_sample_frames=False`` = every frame); then a VLM video processor's own settings."""
-    from omniembed.inputs.video import VideoSampling
-
     from omniembed.families import qwen_vl
+    from omniembed.inputs.video import VideoSampling
 
     needed = required_frames(model)
     if needed is not None:
