@@ -157,3 +157,17 @@ def test_cross_encoder_save_load_round_trip(name, qwen_suite, tmp_path):
     if "causal" not in name:
         pairs.append(("a cat", np.random.default_rng(3).integers(0, 255, (40, 40, 3), dtype=np.uint8)))
     np.testing.assert_array_equal(again.predict(pairs), model.predict(pairs))
+
+
+def test_a_vlm_processor_that_needs_torchvision_falls_back_to_its_tokenizer(qwen_suite, monkeypatch, caplog):
+    # what another VLM family without a torchvision-free builder gets: its text side, and a warning saying why
+    import logging
+
+    from omniembed.modules import loading
+
+    monkeypatch.setattr(loading, "PROCESSOR_BUILDERS", [])
+    with caplog.at_level(logging.WARNING, logger="omniembed.modules.loading"):
+        model = SentenceTransformer(str(qwen_suite["qwen3_vl/raw"]), device="cpu")
+    assert "torchvision" in caplog.text.lower()
+    assert "image" not in model.modalities and "text" in model.modalities
+    assert model.encode(["a photo of a cat"]).shape == (1, 32)

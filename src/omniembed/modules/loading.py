@@ -147,7 +147,8 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict, confi
     for name in ("AutoProcessor", "AutoTokenizer", "AutoFeatureExtractor", "AutoImageProcessor"):
         try:
             processor = getattr(transformers, name).from_pretrained(path, **hub_kwargs, **processor_kwargs)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as exc:  # ImportError: a
+            # processor part that needs torchvision (another VLM's video processor): fall back, with a warning
             if "trust_remote_code" in str(exc):
                 # Falling back to the tokenizer would silently drop the processor's other modalities.
                 raise RemoteCodeError(
@@ -157,7 +158,7 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict, confi
             errors.append(f"{name}: {exc}")
             continue
         if processor is not None and not isinstance(processor, bool):
-            if errors and "video_processor" in errors[0].lower().replace(" ", "_"):
+            if errors and any(w in errors[0].lower().replace(" ", "_") for w in ("video_processor", "torchvision")):
                 # e.g. Qwen-VL: its processor cannot be built without torchvision; only this part is usable
                 logger.warning("The full processor of %r could not be loaded (%s); using its %s only, so the "
                                "modalities it lacks are unavailable.", path, errors[0], name[4:])
