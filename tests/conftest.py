@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))  # makes `support` importable from
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from support.qwen_fixtures import qwen_media_url, qwen_oracle, qwen_reference, qwen_suite  # noqa: E402,F401
 
 SPEECH = Path(__file__).resolve().parent / "support" / "speech"
 

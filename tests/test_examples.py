@@ -40,3 +40,20 @@ def test_mm_example_audio_similarity(whisper_encoder_dir, speech_paths):
 def test_mm_example_video_text(model_dirs):
     out = _run("video_text.py", model_dirs["xclip"])
     assert "videos x captions" in out and "moving square" in out
+
+
+def test_qwen_example_embedding(qwen_suite):
+    # the announcement's first flow on a tiny Qwen3-VL-Embedding-shaped folder (no torchvision)
+    out = _run("qwen_vl_embedding.py", str(qwen_suite["qwen3_vl/embedder"]), "--max-pixels", "4000")
+    assert "modalities=['text', 'image', 'video', 'message']" in out and "images x captions" in out
+    assert "Mixed call: 3 embeddings of dimension 32" in out and "'What is the capital of Germany?' ->" in out
+
+
+def test_qwen_example_reranking(qwen_suite):
+    out = _run("qwen_vl_reranking.py", str(qwen_suite["qwen2_5_vl/reranker"]))
+    lines = out.splitlines()
+    ranked = lines[lines.index("rank:") + 1:]
+    labels = {line.rsplit(":", 1)[0].strip() for line in ranked}
+    assert labels == {"text: red square", "image: red square", "text+image: green circle", "text: Berlin"}
+    scores = [float(line.rsplit(":", 1)[1]) for line in ranked]
+    assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)

@@ -129,9 +129,11 @@ def _tokenizer_of(processor: Any) -> Any:
 
 def render_prompts(
     processor: Any, conversations: Sequence[Conversation], kwargs: ProcessingKwargs, *,
-    add_generation_prompt: bool = False,
+    add_generation_prompt: bool = False, task: str | None = None,
 ) -> list[str]:
-    """The chat template applied to each conversation, as text (nothing tokenised, no media touched)."""
+    """The chat template applied to each conversation, as text (nothing tokenised, no media touched). ``task``
+    (``"query"`` / ``"document"`` from ``encode_query`` / ``encode_document``) reaches the template only when the
+    template declares a ``task`` variable, as in the reference."""
     owner = processor if getattr(processor, "chat_template", None) else _tokenizer_of(processor)
     if not getattr(owner, "chat_template", None):
         raise ConfigError(
@@ -139,8 +141,29 @@ def render_prompts(
             "processor_kwargs={'chat_template': ...}."
         )
     options = {"add_generation_prompt": add_generation_prompt, **kwargs.section("chat_template")}
+    if task is not None and "task" not in options and "task" in template_variables(owner.chat_template,
+                                                                                  options.get("chat_template")):
+        options["task"] = task
     rendered = owner.apply_chat_template([list(c) for c in conversations], tokenize=False, **options)
     return [rendered] if isinstance(rendered, str) else list(rendered)
+
+
+def template_variables(template: Any, name: str | None = None) -> set[str]:
+    """The undeclared variables of a chat template (``template`` a string or a dict of named templates, ``name``
+    the one selected; a template string passed as ``name`` is used itself)."""
+    import jinja2
+    from jinja2 import meta
+
+    if isinstance(template, dict):
+        template = template.get(name or "default", name if name and "{" in name else None)
+    elif name and "{" in name:
+        template = name
+    if not isinstance(template, str):
+        return set()
+    try:
+        return set(meta.find_undeclared_variables(jinja2.Environment().parse(template)))
+    except jinja2.TemplateError:
+        return set()
 
 
 def render_messages(
@@ -152,6 +175,7 @@ def render_messages(
     max_length: int | None = None,
     prompt: str | None = None,
     add_generation_prompt: bool = False,
+    task: str | None = None,
 ) -> dict[str, Any]:
     """Render conversations with the chat template and prepare them for the model.
 
@@ -163,7 +187,7 @@ def render_messages(
     processor, format and length.
     """
     conversations = [to_messages(c, "message", fmt=fmt, prompt=prompt) for c in conversations]
-    prompts = render_prompts(processor, conversations, kwargs, add_generation_prompt=add_generation_prompt)
+    prompts = render_prompts(processor, conversations, kwargs, add_generation_prompt=add_generation_prompt, task=task)
     media = [collect_media(c) for c in conversations]
     features = _tokenize(processor, prompts, media, kwargs)
     has_media = any(v for m in media for v in m.values())
@@ -175,22 +199,24 @@ def render_messages(
 
 
 def _tokenize(processor: Any, prompts: list[str], media: list[dict[str, list]], kwargs: ProcessingKwargs):
-    from omniembed.families import audio, video, vision
+    from omniembed.families import audio, qwen_vl, video, vision
 
     tokenizer = _tokenizer_of(processor)
     text_kwargs = {k: v for k, v in kwargs.for_modality("text").items()
                    if k not in ("truncation", "max_length", "return_tensors")}  # truncation is ours (keeps the suffix)
     common = kwargs.common()
     bos = getattr(tokenizer, "bos_token", None)
-    # A rendered template that already starts with BOS must not get a second one (what transformers does too).
-    text_kwargs["add_special_tokens"] = not (bos and prompts and prompts[0].startswith(bos))
     has_media = any(v for m in media for v in m.values())
     if processor is tokenizer or getattr(processor, "tokenizer", None) is None:
         if has_media:
             raise UnsupportedModalityError(
                 "This model's processor is a plain tokenizer: its chat messages can carry text only."
             )
-        return dict(tokenizer(prompts, **text_kwargs, **common))
+        # The template writes every special token itself: a plain tokenizer never adds any to a render
+        # (transformers' tokenizer.apply_chat_template(tokenize=True), so the reference, does the same).
+        return dict(tokenizer(prompts, **{**text_kwargs, "add_special_tokens": False}, **common))
+    # A processor adds special tokens unless the render already starts with BOS (transformers' rule).
+    text_kwargs["add_special_tokens"] = not (bos and prompts and prompts[0].startswith(bos))
     for kind, part in (("image", "image_processor"), ("audio", "feature_extractor"), ("video", "video_processor")):
         if any(m[kind] for m in media) and getattr(processor, part, None) is None:
             raise UnsupportedModalityError(
@@ -208,7 +234,12 @@ def _tokenize(processor: Any, prompts: list[str], media: list[dict[str, list]], 
     videos = [v for m in media for v in m["video"]]
     if videos:
         call["videos"] = [video.frame_list(v) for v in videos]
-        call["videos_kwargs"] = {k: v for k, v in kwargs.for_modality("video").items() if k != "return_tensors"}
+        options = {k: v for k, v in kwargs.for_modality("video").items() if k != "return_tensors"}
+        # frames arrive sampled by omniembed's decoder: the processor gets their source metadata, not a 2nd sampling
+        already_sampled = qwen_vl.video_call_kwargs(getattr(processor, "video_processor", None), videos)
+        if already_sampled:
+            options = {k: v for k, v in options.items() if k not in video.SAMPLING_KEYS}
+        call["videos_kwargs"] = {**options, **already_sampled}
     return dict(processor(**call, **common))
 
 

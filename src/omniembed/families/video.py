@@ -61,17 +61,21 @@ def sampling_for(model: Any, processor: Any, video_kwargs: dict | None = None) -
 
     A fixed frame count the model needs wins; then the reference's ``video`` processing kwargs (``num_frames``,
     ``fps``, ``do_sample_frames=False`` = every frame); then a VLM video processor's own settings."""
+    from omniembed.families import qwen_vl
     from omniembed.inputs.video import VideoSampling
 
     needed = required_frames(model)
     if needed is not None:
         return VideoSampling(num_frames=needed)
     kwargs = video_kwargs or {}
+    video_processor = getattr(processor, "video_processor", None)
+    family_sampling = qwen_vl.video_sampling(video_processor, kwargs) if video_processor is not None else None
+    if family_sampling is not None:  # the processor's own frame selection, applied by the decoder
+        return family_sampling
     if kwargs.get("do_sample_frames") is False:
         return VideoSampling(num_frames=None, fps=None)
     if kwargs.get("num_frames") or kwargs.get("fps"):
         return VideoSampling(num_frames=kwargs.get("num_frames"), fps=kwargs.get("fps") or 2.0)
-    video_processor = getattr(processor, "video_processor", None)
     if video_processor is not None:  # a VLM's own sampling settings, where it declares them
         num_frames = getattr(video_processor, "num_frames", None)
         fps = getattr(video_processor, "fps", None)

@@ -95,11 +95,16 @@ class VideoClip:
 @dataclass(frozen=True)
 class VideoSampling:
     """Which frames to keep: ``num_frames`` uniformly (wins when set), else ``fps`` frames per second of video
-    (None: every frame), at most ``max_frames``."""
+    (None: every frame), at least ``min_frames`` and at most ``max_frames``. ``spread``: ``"floor"`` picks
+    ``floor(i × total / N)``, ``"linspace"`` picks ``round(linspace(0, total - 1, N))`` (Qwen3-VL's sampler, which
+    keeps the last frame); ``assumed_fps`` is the source fps used when a video carries none (Qwen3-VL assumes 24)."""
 
     num_frames: int | None = None
     fps: float | None = 2.0
     max_frames: int = 256
+    min_frames: int = 1
+    spread: str = "floor"
+    assumed_fps: float | None = None
 
     def __post_init__(self) -> None:
         if self.num_frames is not None and (not isinstance(self.num_frames, int) or self.num_frames < 1):
@@ -108,6 +113,8 @@ class VideoSampling:
             raise ConfigError(f"VideoSampling.fps must be a positive number or None, got {self.fps!r}")
         if not isinstance(self.max_frames, int) or self.max_frames < 1:
             raise ConfigError(f"VideoSampling.max_frames must be a positive integer, got {self.max_frames!r}")
+        if self.spread not in ("floor", "linspace"):
+            raise ConfigError(f"VideoSampling.spread must be 'floor' or 'linspace', got {self.spread!r}")
 
 
 def sample_indices(
@@ -122,8 +129,11 @@ def sample_indices(
             )
         count = sampling.num_frames
     else:
+        fps = fps or sampling.assumed_fps
         count = total if not (sampling.fps and fps) else max(1, int(total / fps * sampling.fps))
-        count = min(count, total, sampling.max_frames, limits.max_video_frames)
+        count = min(max(count, sampling.min_frames), total, sampling.max_frames, limits.max_video_frames)
+    if sampling.spread == "linspace":
+        return [int(i) for i in np.linspace(0, total - 1, count).round()]
     return [i * total // count for i in range(count)]
 
 

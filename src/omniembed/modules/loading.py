@@ -69,6 +69,9 @@ def load_torch_model(path: str, config, *, task: str, model_kwargs: dict, hub_kw
 
     if task not in TASK_AUTO_CLASSES:
         raise ConfigError(f"Unsupported transformer_task {task!r}. Supported tasks: {sorted(TASK_AUTO_CLASSES)}")
+    model_kwargs = dict(model_kwargs)
+    if "torch_dtype" in model_kwargs:  # the older name (the announcement's examples use it); transformers 5: dtype
+        model_kwargs.setdefault("dtype", model_kwargs.pop("torch_dtype"))
     kwargs = {"dtype": torch.float32, **model_kwargs}  # fp32 unless asked: bf16 on CPU is ~100x slower
     architectures = getattr(config, "architectures", None) or []
     if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
@@ -127,15 +130,25 @@ def _ignorable_missing(key: str) -> bool:
     return key.endswith(("position_ids", "proj_out.weight", "pooler.dense.weight", "pooler.dense.bias"))
 
 
-def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> Any:
-    """AutoProcessor, falling back to AutoTokenizer, then AutoFeatureExtractor / AutoImageProcessor."""
+def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict, config: Any = None) -> Any:
+    """A family's own processor builder (:data:`PROCESSOR_BUILDERS`, e.g. Qwen-VL without torchvision), else
+    AutoProcessor, falling back to AutoTokenizer, then AutoFeatureExtractor / AutoImageProcessor."""
     import transformers
 
+    for builder in PROCESSOR_BUILDERS:
+        try:
+            built = builder(path, getattr(config, "model_type", None), processor_kwargs=processor_kwargs,
+                            hub_kwargs=hub_kwargs)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(f"Could not load the processor of {path!r}: {exc}") from exc
+        if built is not None:
+            return built
     errors = []
     for name in ("AutoProcessor", "AutoTokenizer", "AutoFeatureExtractor", "AutoImageProcessor"):
         try:
             processor = getattr(transformers, name).from_pretrained(path, **hub_kwargs, **processor_kwargs)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError) as exc:  # ImportError: a
+            # processor part that needs torchvision (another VLM's video processor): fall back, with a warning
             if "trust_remote_code" in str(exc):
                 # Falling back to the tokenizer would silently drop the processor's other modalities.
                 raise RemoteCodeError(
@@ -145,13 +158,22 @@ def load_processor(path: str, *, processor_kwargs: dict, hub_kwargs: dict) -> An
             errors.append(f"{name}: {exc}")
             continue
         if processor is not None and not isinstance(processor, bool):
-            if errors and "video_processor" in errors[0].lower().replace(" ", "_"):
+            if errors and any(w in errors[0].lower().replace(" ", "_") for w in ("video_processor", "torchvision")):
                 # e.g. Qwen-VL: its processor cannot be built without torchvision; only this part is usable
                 logger.warning("The full processor of %r could not be loaded (%s); using its %s only, so the "
                                "modalities it lacks are unavailable.", path, errors[0], name[4:])
             return processor
     raise ModelLoadError(f"No tokenizer or processor could be loaded from {path!r}:\n  " + "\n  ".join(errors))
 
+
+def _family_processor_builders() -> list[Callable[..., Any]]:
+    from omniembed.families import qwen_vl
+
+    return [qwen_vl.load_processor]
+
+
+#: (path, model_type, processor_kwargs=, hub_kwargs=) → a processor, or None to fall through to AutoProcessor
+PROCESSOR_BUILDERS: list[Callable[..., Any]] = _family_processor_builders()
 
 #: backend name → model loader (``load_model`` dispatches here; see the module docstring)
 BACKENDS: dict[str, Callable[..., Any]] = {"torch": load_torch_model}

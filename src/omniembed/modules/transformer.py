@@ -88,7 +88,7 @@ class Transformer(Module):
         self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
                                              model_kwargs=model_kwargs or {}, hub_kwargs=hub, backend=backend)
         self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
-                                                hub_kwargs=hub)
+                                                hub_kwargs=hub, config=self.config)
         # from_pretrained ignores image-size caps such as max_pixels for some processors (transformers #41955)
         vision.apply_image_caps(self.processor, processor_kwargs)
         self._family_kwargs = family_processing_defaults(self.auto_model)
@@ -178,7 +178,7 @@ class Transformer(Module):
         elif "message" in self.modality_config:
             conversations = [chat.to_messages(item, modality, fmt=self.message_format) for item in inputs]
             features = chat.render_messages(processor, conversations, kwargs, fmt=self.message_format,
-                                            max_length=self.max_seq_length, prompt=prompt)
+                                            max_length=self.max_seq_length, prompt=prompt, task=unused.get("task"))
         elif modality == "text":
             features = text.tokenize(self.tokenizer, text.apply_prompt(inputs, prompt), max_length=self.max_seq_length,
                                      do_lower_case=self.do_lower_case, options=kwargs.for_modality("text"))
