@@ -1,0 +1,341 @@
+"""Incremental indexing: compare what was found with what the store holds, embed only what is new or changed,
+and commit in bounded chunks.
+
+For each source:
+
+* **unchanged** — a local file whose size and mtime equal the stored ones: nothing is read;
+* **touched** — size/mtime changed but the content hash did not: the row is rewritten without embedding;
+* **reused** — new path, but its content hash is already in the store (a rename or a copy): the stored
+  vector is copied;
+* **embedded** — everything else, through ``model.encode_document(..., on_error="skip")``;
+* **failed** — unreadable or undecodable: listed with the reason, recorded in the ``failures`` table so an
+  unchanged broken file is reported again without being decoded again (``retry_failed`` forces a retry);
+* **ignored** — neither media nor text (or an empty text file); **unsupported** — a modality the model
+  cannot embed.
+
+Sources that vanished from a walked folder are deleted. Each chunk of ``commit_every`` sources is one
+``merge_insert`` commit, so a killed run loses at most the chunk in flight, and the next run picks up from the
+last commit. Reading and hashing the next chunk runs in threads while the model embeds the current one (and
+``encode_document`` itself decodes media ahead of the model).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from omniembed.index.reading import ReadItem, read_item, stored_text
+from omniembed.index.sources import Discovery, Source
+from omniembed.index.store import FileState, Store
+
+__all__ = ["FailedItem", "SyncOptions", "SyncReport", "run_sync"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FailedItem:
+    """A source that could not be indexed: its path or URL, the error's type name, and the reason."""
+
+    path: str
+    error: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "error": self.error, "reason": self.reason}
+
+
+@dataclass
+class SyncReport:
+    """What one indexing run did. ``indexed`` = embedded + reused + touched."""
+
+    embedded: int = 0
+    reused: int = 0
+    touched: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    ignored: int = 0
+    unsupported: dict[str, int] = field(default_factory=dict)
+    failed: list[FailedItem] = field(default_factory=list)
+    ann_index_built: bool = False
+    interrupted: bool = False
+    seconds: float = 0.0
+    total_rows: int = 0
+
+    @property
+    def indexed(self) -> int:
+        return self.embedded + self.reused + self.touched
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "indexed": self.indexed, "embedded": self.embedded, "reused": self.reused, "touched": self.touched,
+            "unchanged": self.unchanged, "removed": self.removed, "ignored": self.ignored,
+            "unsupported": dict(self.unsupported), "failed": [f.to_dict() for f in self.failed],
+            "ann_index_built": self.ann_index_built, "interrupted": self.interrupted,
+            "seconds": round(self.seconds, 3), "total_rows": self.total_rows,
+        }  # fmt: skip
+
+    def summary(self) -> str:
+        parts = [f"indexed {self.indexed} (embedded {self.embedded}, reused {self.reused}, touched {self.touched})",
+                 f"unchanged {self.unchanged}", f"removed {self.removed}", f"failed {len(self.failed)}"]
+        if self.ignored:
+            parts.append(f"ignored {self.ignored} (not media or text)")
+        for modality, count in sorted(self.unsupported.items()):
+            parts.append(f"skipped {count} {modality} (the model does not embed {modality})")
+        head = ("interrupted: " if self.interrupted else "") + ", ".join(parts)
+        return f"{head}; {self.total_rows} rows in the store ({self.seconds:.1f} s)"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    batch_size: int = 32
+    commit_every: int = 256
+    num_workers: int | None = None
+    read_workers: int = 4
+    retry_failed: bool = False
+    ann_threshold: int | None = None
+    progress: bool = False
+    fetch: Any = None
+    limits: Any = None
+
+
+def run_sync(store: Store, model: Callable[[], Any], found: Discovery, options: SyncOptions) -> SyncReport:
+    """Bring ``store`` up to date with ``found``; ``model()`` returns the SentenceTransformer (loaded lazily:
+    a run with nothing to embed never loads it)."""
+    return _Sync(store, model, found, options).run()
+
+
+class _Sync:
+    def __init__(self, store: Store, model: Callable[[], Any], found: Discovery, options: SyncOptions) -> None:
+        self.store, self.model, self.found, self.options = store, model, found, options
+        self.report = SyncReport()
+        self.states, self.by_hash = store.file_states(with_metadata=any(s.metadata for s in found.sources))
+        self.previous_failures = store.failures()
+        self.stale: list[str] = []  # stored sources that changed into something we cannot index
+        self.changed = False
+
+    def run(self) -> SyncReport:
+        started = time.perf_counter()
+        todo = self._plan()
+        try:
+            self._process(todo)
+            self._remove()
+            self.store.add_roots(self.found.roots)
+            if self.changed:
+                self.report.ann_index_built = self.store.maintain(self.options.ann_threshold)
+        except KeyboardInterrupt:
+            self.report.interrupted = True
+        self.report.total_rows = self.store.count()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    # -- planning -------------------------------------------------------------------------------------------
+    def _plan(self) -> list[tuple[Source, os.stat_result | None]]:
+        todo: list[tuple[Source, os.stat_result | None]] = []
+        for path in self.found.missing:
+            self.report.failed.append(FailedItem(path, "FileNotFoundError", "no such file or folder"))
+        new_metadata = self._metadata_changes()
+        for source in self.found.sources:
+            if source.is_url:
+                todo.append((source, None))
+                continue
+            try:
+                st = os.stat(source.path)
+            except OSError as exc:
+                self.report.failed.append(FailedItem(source.path, type(exc).__name__, exc.strerror or str(exc)))
+                continue
+            known = self.states.get(source.path)
+            if known is not None and _same_stat(known.size, known.mtime, st) and source.path not in new_metadata:
+                self.report.unchanged += 1
+                continue
+            failed = self.previous_failures.get(source.path)
+            if failed is not None and not self.options.retry_failed and _same_stat(failed["size"], failed["mtime"], st):
+                self.report.failed.append(FailedItem(source.path, failed["error"], failed["reason"]))
+                continue
+            todo.append((source, st))
+        return todo
+
+    def _metadata_changes(self) -> set[str]:
+        """Stored sources whose manifest metadata differs from this run's (they are rewritten, not re-embedded)."""
+        return {s.path for s in self.found.sources
+                if s.metadata is not None and s.path in self.states
+                and not _json_equal(self.states[s.path].metadata, s.metadata)}
+
+    # -- processing -----------------------------------------------------------------------------------------
+    def _process(self, todo: list[tuple[Source, os.stat_result | None]]) -> None:
+        if not todo:
+            return
+        opts = self.options
+        bar = _progress(len(todo), opts.progress)
+        reader = ThreadPoolExecutor(max(1, opts.read_workers), thread_name_prefix="omniembed-read")
+        try:
+            chunks = [todo[i:i + opts.commit_every] for i in range(0, len(todo), opts.commit_every)]
+            pending = self._submit(reader, chunks[0])
+            for number in range(len(chunks)):
+                items = [f.result() for f in pending]
+                # Read the next chunk while this one is embedded: the disk and the model work at once.
+                pending = self._submit(reader, chunks[number + 1]) if number + 1 < len(chunks) else []
+                self._commit(items)
+                bar.update(len(items))
+        finally:
+            reader.shutdown(wait=True, cancel_futures=True)
+            bar.close()
+
+    def _submit(self, reader: ThreadPoolExecutor, chunk: Sequence[tuple[Source, Any]]) -> list[Future]:
+        opts = self.options
+        return [reader.submit(read_item, s, fetch=opts.fetch, limits=opts.limits, stat=st) for s, st in chunk]
+
+    def _commit(self, items: list[ReadItem]) -> None:
+        rows: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        to_embed: list[ReadItem] = []
+        touched: list[ReadItem] = []
+        donors: dict[str, list[ReadItem]] = {}
+        modalities = set(self.store.info.modalities)
+        for item in items:
+            known = self.states.get(item.path)
+            if item.error is not None:
+                failures.append(self._failure(item, item.error))
+            elif item.modality is None:
+                self.report.ignored += 1
+                self._mark_stale(item.path)
+            elif item.modality not in modalities:
+                self.report.unsupported[item.modality] = self.report.unsupported.get(item.modality, 0) + 1
+                self._mark_stale(item.path)
+            elif known is not None and known.content_hash == item.content_hash:
+                touched.append(item)
+            elif item.content_hash in self.by_hash:
+                donors.setdefault(self.by_hash[item.content_hash], []).append(item)
+            else:
+                to_embed.append(item)
+        rows += self._touched_rows(touched)
+        rows += self._reused_rows(donors)
+        embedded_rows, embed_failures = self._embed(to_embed)
+        rows += embedded_rows
+        failures += embed_failures
+        self.store.upsert(rows)
+        done = [r["path"] for r in rows]
+        if failures:
+            self.store.record_failures(failures)
+            # A stored source whose new content fails keeps no stale vector.
+            self.store.delete_paths([f["path"] for f in failures if f["path"] in self.states])
+        retried = [p for p in done if p in self.previous_failures]
+        if retried:
+            self.store.clear_failures(retried)
+        for row in rows:
+            self.states[row["path"]] = FileState(row["size"], row["mtime"], row["content_hash"], row["metadata"])
+            self.by_hash.setdefault(row["content_hash"], row["id"])
+        self.changed = self.changed or bool(rows or failures)
+
+    def _failure(self, item: ReadItem, error: Exception) -> dict[str, Any]:
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
+        self.report.failed.append(FailedItem(item.path, type(error).__name__, reason))
+        return {"path": item.path, "size": item.size, "mtime": item.mtime, "content_hash": item.content_hash or None,
+                "error": type(error).__name__, "reason": reason}
+
+    def _mark_stale(self, path: str) -> None:
+        if path in self.states:
+            self.stale.append(path)
+
+    def _row(self, item: ReadItem, modality: str, vector: Any, text: str | None) -> dict[str, Any]:
+        return {"id": item.path, "path": item.path, "page": None, "modality": modality, "size": item.size,
+                "mtime": item.mtime, "content_hash": item.content_hash, "metadata": item.source.metadata,
+                "text": stored_text(text), "vector": vector}
+
+    def _touched_rows(self, items: list[ReadItem]) -> list[dict[str, Any]]:
+        if not items:
+            return []
+        stored = self.store.rows([i.path for i in items], ["modality", "text", "vector"])
+        rows = []
+        for item in items:
+            old = stored.get(item.path)
+            if old is None:  # removed by another writer meanwhile: embed it with the next run
+                continue
+            rows.append(self._row(item, old["modality"], old["vector"], old["text"]))
+        self.report.touched += len(rows)
+        return rows
+
+    def _reused_rows(self, donors: dict[str, list[ReadItem]]) -> list[dict[str, Any]]:
+        if not donors:
+            return []
+        stored = self.store.rows(list(donors), ["modality", "text", "vector"])
+        rows = []
+        for donor_id, items in donors.items():
+            old = stored.get(donor_id)
+            for item in items:
+                if old is None:
+                    continue
+                rows.append(self._row(item, old["modality"], old["vector"], old["text"]))
+        self.report.reused += len(rows)
+        return rows
+
+    def _embed(self, items: list[ReadItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        if not items:
+            return [], []
+        opts = self.options
+        model = self.model()
+        embeddings, failures = model.encode_document(
+            [item.encode_input() for item in items], batch_size=opts.batch_size, on_error="skip",
+            return_failures=True, num_workers=opts.num_workers, show_progress_bar=False, convert_to_numpy=True,
+        )
+        failed_at = {f.index: f.error for f in failures}
+        rows, failed = [], []
+        for index, item in enumerate(items):
+            error = failed_at.get(index)
+            if error is None and not np.all(np.isfinite(embeddings[index])):
+                error = ValueError("the model returned a non-finite embedding")
+            if error is not None:
+                failed.append(self._failure(item, error))
+                continue
+            rows.append(self._row(item, item.modality, embeddings[index], item.text))
+        self.report.embedded += len(rows)
+        return rows, failed
+
+    # -- removal --------------------------------------------------------------------------------------------
+    def _remove(self) -> None:
+        seen = {s.path for s in self.found.sources}
+        gone = [p for p in self.states if p not in seen and (self.found.in_scope(p) or p in self.found.missing)]
+        doomed = sorted(set(gone) | set(self.stale))
+        if doomed:
+            self.store.delete_paths(doomed)
+            self.changed = True
+        self.report.removed = len(gone)
+        lost_failures = [p for p in self.previous_failures if p not in seen and self.found.in_scope(p)]
+        if lost_failures:
+            self.store.clear_failures(lost_failures)
+
+
+def _same_stat(size: int | None, mtime: float | None, st: os.stat_result) -> bool:
+    return size == st.st_size and mtime == st.st_mtime
+
+
+def _json_equal(stored: str | None, given: str | None) -> bool:
+    try:
+        return (json.loads(stored) if stored else None) == (json.loads(given) if given else None)
+    except ValueError:
+        return False
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="file", file=sys.stderr, desc="indexing", dynamic_ncols=True, smoothing=0.1)
