@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NOTES", "build_mixed_reranker", "build_omni_model", "omni_model_path", "write_media_folder"]
+__all__ = ["EMBEDDED", "FAILED", "NOTES", "build_mixed_reranker", "build_omni_model", "omni_model_path", "write_media_folder"]
 
 # Text files of the corpus: name → content. Queries in the tests are written to match exactly one of them.
 NOTES = {
@@ -26,6 +26,12 @@ NOTES = {
     "deep/nested/taxes.md": "Tax return checklist: income statements, receipts for deductions, bank interest.",
     "weather.rst": "Tomorrow will be sunny and warm, with light winds from the south.",
 }
+
+# What indexing the corpus must give: the files embedded (names relative to the folder) and those that fail.
+EMBEDDED = sorted([*NOTES, "photos/cat.jpg", "photos/coffee.png", "photos/astronaut_no_extension",
+                   "photos/noise.webp", "sounds/tone.wav", "sounds/hiss.flac", "clips/count.mp4"])
+FAILED = {"broken/garbage.jpg": "not a valid image", "broken/truncated.png": "truncated",
+          "broken/not_utf8.txt": "not UTF-8 text"}
 
 
 def _done(folder: Path) -> bool:
@@ -113,7 +119,7 @@ def write_media_folder(folder: str | Path) -> dict[str, str]:
             path.write_text(data, encoding="utf-8")
         else:
             path.write_bytes(data)
-        paths[name] = str(path.resolve())
+        paths[name] = os.path.abspath(path)
 
     for name, text in NOTES.items():
         put(name, text)

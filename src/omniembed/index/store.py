@@ -195,7 +195,9 @@ class Store:
         if not rows:
             return
         pa = require("pyarrow", name="pyarrow", purpose="Media indexes", extra="index", spec="pyarrow")
-        data = pa.Table.from_pylist([_row_for_arrow(r) for r in rows], schema=self.table.schema)
+        # The schema from schema.py, not the table's: LanceDB reports the JSON column back as large_binary, and
+        # strings written under that type would not be stored as JSON (json_get_* filters would find nothing).
+        data = pa.Table.from_pylist([_row_for_arrow(r) for r in rows], schema=items_schema(self.info))
         (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
 
     def delete_paths(self, paths: Sequence[str]) -> None:

@@ -222,6 +222,7 @@ class _Sync:
         embedded_rows, embed_failures = self._embed(to_embed)
         rows += embedded_rows
         failures += embed_failures
+        self._keep_metadata(rows)
         self.store.upsert(rows)
         done = [r["path"] for r in rows]
         if failures:
@@ -235,6 +236,15 @@ class _Sync:
             self.states[row["path"]] = FileState(row["size"], row["mtime"], row["content_hash"], row["metadata"])
             self.by_hash.setdefault(row["content_hash"], row["id"])
         self.changed = self.changed or bool(rows or failures)
+
+    def _keep_metadata(self, rows: list[dict[str, Any]]) -> None:
+        """A file found by a folder walk (no manifest metadata) keeps the metadata a manifest once gave it."""
+        missing = [r["path"] for r in rows if r["metadata"] is None and r["path"] in self.states]
+        if missing:
+            stored = self.store.rows(missing, ["metadata"])
+            for row in rows:
+                if row["metadata"] is None and row["path"] in stored:
+                    row["metadata"] = stored[row["path"]]["metadata"]
 
     def _failure(self, item: ReadItem, error: Exception) -> dict[str, Any]:
         reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
