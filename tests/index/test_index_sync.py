@@ -254,3 +254,15 @@ def http_corpus(corpus):
 class _QuietHandler(__import__("http.server").server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+def test_a_folder_walk_keeps_the_metadata_a_manifest_gave(corpus_copy, omni_model, tmp_path):
+    note = os.path.join(corpus_copy, "guitar.txt")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"path,topic\n{note},music\n")
+    index = MediaIndex(tmp_path / "db", omni_model)
+    index.index(manifests=[str(manifest)])
+    Path(note).write_text("Guitar: new strings, new sound.")
+    report = index.sync(corpus_copy)
+    assert report.embedded == len(EMBEDDED)  # every other file is new; the note changed
+    assert json.loads(rows_by_path(index)[note]["metadata"]) == {"topic": "music"}

@@ -82,7 +82,10 @@ def _run(args: argparse.Namespace) -> int:
         what = "--rebuild needs" if exists else f"there is no store at {args.db!r} yet, so it needs"
         return usage_error("index", f"{what} --model MODEL")
     if args.rebuild:
-        Store.drop(args.db)  # before MediaIndex: --rebuild is how a store moves to another model
+        from omniembed.index.store import write_lock
+
+        with write_lock(args.db):
+            Store.drop(args.db)  # before MediaIndex: --rebuild is how a store moves to another model
     threshold = ANN_THRESHOLD if args.ann_threshold is None else (args.ann_threshold or None)
     index = MediaIndex(args.db, args.model, revision=args.revision, device=args.device, ann_threshold=threshold)
     report = index.index(

@@ -14,7 +14,14 @@ Example:
     ['/home/me/notes/pancakes.md']
 """
 
-from omniembed.index.errors import ManifestError, ModelMismatchError, SearchQueryError, StoreError, StoreNotFoundError
+from omniembed.index.errors import (
+    ManifestError,
+    ModelMismatchError,
+    SearchQueryError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
 from omniembed.index.media_index import MediaIndex
 from omniembed.index.schema import StoreInfo
 from omniembed.index.search import SearchHit
@@ -31,6 +38,7 @@ __all__ = [
     "SearchQueryError",
     "StoreError",
     "StoreInfo",
+    "StoreLockedError",
     "StoreNotFoundError",
     "SyncReport",
 ]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from omniembed.errors import OmniEmbedError
 
-__all__ = ["ManifestError", "ModelMismatchError", "SearchQueryError", "StoreError", "StoreNotFoundError"]
+__all__ = ["ManifestError", "ModelMismatchError", "SearchQueryError", "StoreError", "StoreLockedError",
+           "StoreNotFoundError"]
 
 
 class StoreError(OmniEmbedError):
@@ -21,6 +22,10 @@ class StoreError(OmniEmbedError):
 
 class StoreNotFoundError(StoreError, FileNotFoundError):
     """No omniembed store at the given location (search before index, or a typo in ``--db``)."""
+
+
+class StoreLockedError(StoreError, BlockingIOError):
+    """Another process is writing to the store (one writer at a time; readers never wait)."""
 
 
 class ModelMismatchError(StoreError, ValueError):

@@ -20,7 +20,7 @@ from omniembed.index.errors import ModelMismatchError, SearchQueryError, StoreNo
 from omniembed.index.schema import StoreInfo
 from omniembed.index.search import MODALITIES, SearchHit, build_filter, query_input, query_modality, rerank_document
 from omniembed.index.sources import Discovery, discover
-from omniembed.index.store import ANN_THRESHOLD, Store
+from omniembed.index.store import ANN_THRESHOLD, Store, write_lock
 from omniembed.index.sync import SyncOptions, SyncReport, run_sync
 
 __all__ = ["MediaIndex"]
@@ -129,18 +129,19 @@ class MediaIndex:
             roots = [os.path.abspath(os.fspath(p)) for p in paths if os.path.isdir(os.fspath(p))]
         else:
             roots = []
-        store = self._writable_store()
         options = SyncOptions(batch_size=batch_size, commit_every=max(1, commit_every), num_workers=num_workers,
                               retry_failed=retry_failed, ann_threshold=self.ann_threshold, progress=progress,
                               fetch=fetch, limits=getattr(self.media, "limits", None))
-        with self._lock:
+        with write_lock(self.db), self._lock:
+            store = self._writable_store()
             report = run_sync(store, lambda: self.model, found, options)
-        store.add_roots(roots)
+            store.add_roots(roots)
         return report
 
     def rebuild(self) -> None:
         """Delete the store's tables; the next :meth:`sync` starts from nothing (needs a model)."""
-        Store.drop(self.db)
+        with write_lock(self.db):
+            Store.drop(self.db)
         self._store = None
 
     def _writable_store(self) -> Store:

@@ -20,12 +20,19 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from omniembed.index.errors import ModelMismatchError, SearchQueryError, StoreError, StoreNotFoundError
+from omniembed.index.errors import (
+    ModelMismatchError,
+    SearchQueryError,
+    StoreError,
+    StoreLockedError,
+    StoreNotFoundError,
+)
 from omniembed.index.schema import (
     FAILURES_TABLE,
     ITEMS_TABLE,
@@ -38,7 +45,7 @@ from omniembed.index.schema import (
 )
 from omniembed.optional import require
 
-__all__ = ["ANN_THRESHOLD", "FileState", "Store", "sql_list", "sql_str"]
+__all__ = ["ANN_THRESHOLD", "FileState", "Store", "sql_list", "sql_str", "write_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -280,6 +287,33 @@ class Store:
                                 vector_column_name="vector", replace=True)
         self.table.create_scalar_index("id", replace=True)
         return True
+
+
+@contextmanager
+def write_lock(uri: str) -> Iterator[None]:
+    """Hold the store's writer lock: two runs filling one store at once would both insert the same new files
+    (LanceDB does not check keys across concurrent commits). Readers never wait. The operating system frees
+    the lock when the process dies, so a killed run never blocks the next one. Local stores only."""
+    if not _is_local(uri):
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks; one writer at a time is on the user
+        yield
+        return
+    os.makedirs(uri, exist_ok=True)
+    with open(os.path.join(uri, ".omniembed-write.lock"), "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreLockedError(
+                f"Another process is writing to the store at {uri!r} (omniembed index?); wait for it to finish."
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _row_for_arrow(row: dict[str, Any]) -> dict[str, Any]:
