@@ -177,6 +177,9 @@ def create_search_app(index: "MediaIndex | str", **kwargs: Any) -> Any:
 def serve_search_page(index: "MediaIndex | str", host: str = "127.0.0.1", port: int = 8000, **kwargs: Any) -> None:
     """Serve the search page with uvicorn until interrupted (``omniembed search --db DB --web``)."""
     uvicorn = require("uvicorn", name="uvicorn", purpose="The search page", extra="index", spec="uvicorn")
+    if not isinstance(index, MediaIndex):
+        index = MediaIndex.open(index)
+    index.model  # load it now, so that the first search is not the one that waits for it
     app = create_search_app(index, **kwargs)
     print(f"omniembed search page on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
