@@ -76,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
         fmt = format_for(args.output, args.format)  # a bad name fails before the model loads
     except ConfigError as exc:
         return usage_error("encode", str(exc))
+    if args.output == "-" and fmt != "jsonl":
+        return usage_error("encode", f"{fmt} cannot be written to stdout: give a file name, or use JSON lines")
     model = SentenceTransformer(args.model, device=args.device, revision=args.revision)
     encode = model.encode_query if args.query else model.encode_document if args.document else model.encode
     # int8/uint8 calibrate their ranges on the whole set, so they are encoded in one call; the rest stream.
