@@ -51,13 +51,14 @@ def test_query_file_modality_and_where(capsys, db, corpus):
     assert code == 0 and rows[0]["path"] == corpus["sounds/hiss.flac"] and {r["modality"] for r in rows} == {"audio"}
     assert rows[0]["score"] == pytest.approx(1.0, abs=1e-4)
     code, out, _ = run(capsys, "search", "x", "--db", db, "--json", "--top-k", "50", "--where", "path LIKE '%/deep/%'")
-    assert [json.loads(line)["path"] for line in out.splitlines()] == [corpus["deep/nested/taxes.md"]]
+    assert code == 0 and [json.loads(line)["path"] for line in out.splitlines()] == [corpus["deep/nested/taxes.md"]]
     code, out, err = run(capsys, "search", "x", "--db", db, "--where", "size < 0")
     assert code == 0 and out == "" and err == "no results\n"
 
 
 def test_rerank_order_equals_cross_encoder_rank(capsys, db, corpus, reranker_dir):
     code, out, _ = run(capsys, "search", "a photo of a coffee cup", "--db", db, "--json", "--top-k", "10")
+    assert code == 0
     candidates = [json.loads(line) for line in out.splitlines()]
     documents = [{"text": NOTES[os.path.relpath(c["path"], corpus["."])]} if c["modality"] == "text"
                  else {c["modality"]: c["path"]} for c in candidates]
@@ -107,6 +108,7 @@ def test_encode_then_search_agree(capsys, db, corpus, tmp_path):
     where = " OR ".join(f"path = '{corpus[n]}'" for n in names)
     code, out, _ = run(capsys, "search", "a cup of coffee", "--db", db, "--json", "--exact", "--top-k", "50",
                        "--where", where)
+    assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert [r["path"] for r in rows] == [corpus[names[e["corpus_id"]]] for e in expected]
     assert [r["score"] for r in rows] == pytest.approx([e["score"] for e in expected], abs=1e-4)

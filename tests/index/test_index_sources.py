@@ -92,7 +92,7 @@ def test_manifest_errors_name_the_file_and_the_problem(tmp_path):
         with pytest.raises(ManifestError, match=message) as err:
             list(read_manifest(str(tmp_path / name)))
         assert name in str(err.value) and isinstance(err.value, ValueError)
-    assert list(read_manifest(str(tmp_path / "nocol.csv"), path_column="name"))[0].path == str(tmp_path / "a.jpg")
+    assert next(read_manifest(str(tmp_path / "nocol.csv"), path_column="name")).path == str(tmp_path / "a.jpg")
     with pytest.raises(ManifestError, match="row 1: no column 'nope'"):
         list(read_manifest(str(tmp_path / "nocol.csv"), path_column="nope"))
 

@@ -18,7 +18,6 @@ from omniembed.index import MediaIndex, ModelMismatchError
 from omniembed.index.schema import StoreInfo
 
 
-
 def rows_by_path(index: MediaIndex) -> dict[str, dict]:
     table = index.store.table.to_arrow().to_pylist()
     return {row["path"]: row for row in table}

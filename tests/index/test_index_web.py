@@ -131,7 +131,7 @@ def test_symlinks_out_of_an_indexed_folder_are_not_served(tmp_path, omni_model):
     assert not allowed_file(str(root / "escape.txt"), roots)
     assert allowed_file(str(outside / "single.txt"), roots)  # named one by one: served as itself
     with TestClient(create_search_app(index, thumbnail_dir=str(tmp_path / "t"))) as client:
-        get = lambda p: client.get("/index/file", params={"id": str(p)}).status_code  # noqa: E731
+        get = lambda p: client.get("/index/file", params={"id": str(p)}).status_code
         assert (get(root / "fine.txt"), get(root / "escape.txt"), get(outside / "single.txt")) == (200, 404, 200)
         hits = {r["path"]: r for r in client.get("/index/search", params={"q": "secret"}).json()["results"]}
         assert hits[str(root / "escape.txt")]["file"] is None

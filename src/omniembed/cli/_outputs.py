@@ -7,9 +7,10 @@ in Parquet and JSONL.
 Example:
     >>> import os, tempfile, numpy as np
     >>> path = os.path.join(tempfile.mkdtemp(), "out.npy")
-    >>> with open_writer(path, total=3) as writer:
-    ...     writer.write(["a", "b"], np.ones((2, 4), np.float32), {})
-    ...     writer.write(["c"], np.zeros((1, 4), np.float32), {0: "broken"})
+    >>> writer = open_writer(path, total=3)
+    >>> writer.write(["a", "b"], np.ones((2, 4), np.float32), {})
+    >>> writer.write(["c"], np.zeros((1, 4), np.float32), {0: "broken"})
+    >>> writer.close()
     >>> np.load(path).shape
     (3, 4)
 """
@@ -57,18 +58,7 @@ def open_writer(path: str, *, total: int, fmt: str | None = None) -> Any:
     return _JsonlWriter(path)
 
 
-class _Writer:
-    def __enter__(self) -> _Writer:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        pass
-
-
-class _NpyWriter(_Writer):
+class _NpyWriter:
     """Fills a memory-mapped ``.npy`` of ``total`` rows; the shape is known after the first chunk."""
 
     def __init__(self, path: str, total: int) -> None:
@@ -89,7 +79,7 @@ class _NpyWriter(_Writer):
         del self.array
 
 
-class _ParquetWriter(_Writer):
+class _ParquetWriter:
     def __init__(self, path: str) -> None:
         from omniembed.optional import require
 
@@ -124,7 +114,7 @@ class _ParquetWriter(_Writer):
         self.writer.close()
 
 
-class _JsonlWriter(_Writer):
+class _JsonlWriter:
     def __init__(self, path: str) -> None:
         self.handle = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")  # noqa: SIM115
         self.index = 0

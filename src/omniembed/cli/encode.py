@@ -84,8 +84,9 @@ def _run(args: argparse.Namespace) -> int:
     chunk = len(inputs) if args.precision in ("int8", "uint8") else CHUNK
     failures: list[dict[str, Any]] = []
     bar = _bar(len(inputs), not args.no_progress)
+    writer = open_writer(args.output, total=len(inputs), fmt=fmt)
     try:
-        with open_writer(args.output, total=len(inputs), fmt=fmt) as writer:
+        try:
             for start in range(0, len(inputs), chunk):
                 part = inputs[start:start + chunk]
                 embeddings, failed = encode(
@@ -98,6 +99,8 @@ def _run(args: argparse.Namespace) -> int:
                 failures += [{"index": start + f.index, "input": part[f.index], "error": type(f.error).__name__,
                               "reason": f.reason} for f in failed]
                 bar.update(len(part))
+        finally:
+            writer.close()
     except BaseException:
         if args.output != "-" and os.path.exists(args.output):
             os.remove(args.output)  # never leave a half-written file that looks complete

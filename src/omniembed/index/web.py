@@ -148,7 +148,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
         return row
 
     @router.get("/index/thumbnail", name="omniembed_index_thumbnail")
-    def thumbnail(id: str) -> Any:  # noqa: A002 - the query parameter's public name
+    def thumbnail(id: str) -> Any:
         row = served_row(id)
         try:
             target = cache.get(row["path"], row["modality"], row["content_hash"])
@@ -157,7 +157,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
         return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     @router.get("/index/file", name="omniembed_index_file")
-    def original(id: str) -> Any:  # noqa: A002
+    def original(id: str) -> Any:
         row = served_row(id)
         return FileResponse(row["path"], headers={"Cache-Control": "max-age=600"})
 
@@ -179,7 +179,7 @@ def serve_search_page(index: "MediaIndex | str", host: str = "127.0.0.1", port: 
     uvicorn = require("uvicorn", name="uvicorn", purpose="The search page", extra="index", spec="uvicorn")
     if not isinstance(index, MediaIndex):
         index = MediaIndex.open(index)
-    index.model  # load it now, so that the first search is not the one that waits for it
+    _ = index.model  # load it now, so that the first search is not the one that waits for it
     app = create_search_app(index, **kwargs)
     print(f"omniembed search page on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
