@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -27,29 +28,40 @@ def usage_error(command: str, message: str) -> int:
 def quiet_libraries(debug: bool) -> Iterator[None]:
     """Keep stderr for the command's own progress and errors while it runs: transformers' per-load progress
     bars and the per-call "N inputs failed" warnings repeat what the command reports itself. Everything is put
-    back afterwards (the CLI also runs in-process, e.g. from tests)."""
+    back afterwards (the CLI also runs in-process, e.g. from tests). Libraries not imported yet are quietened
+    through their environment variables, so that a command that never loads a model never imports them."""
     if debug:
         yield
         return
-    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
-    from transformers.utils import logging as hf_logging
+    with ExitStack() as undo:
+        omni = logging.getLogger("omniembed")
+        undo.callback(omni.setLevel, omni.level)
+        omni.setLevel(logging.ERROR)
+        if "transformers" in sys.modules:
+            from transformers.utils import logging as hf_logging
 
-    omni = logging.getLogger("omniembed")
-    saved = (hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled(), are_progress_bars_disabled(),
-             omni.level)
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    disable_progress_bars()
-    omni.setLevel(logging.ERROR)
-    try:
+            undo.callback(hf_logging.set_verbosity, hf_logging.get_verbosity())
+            if hf_logging.is_progress_bar_enabled():
+                undo.callback(hf_logging.enable_progress_bar)
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+        else:
+            _set_env(undo, "TRANSFORMERS_VERBOSITY", "error")
+        if "huggingface_hub" in sys.modules:
+            from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+            if not are_progress_bars_disabled():
+                undo.callback(enable_progress_bars)
+            disable_progress_bars()
+        else:
+            _set_env(undo, "HF_HUB_DISABLE_PROGRESS_BARS", "1")
         yield
-    finally:
-        hf_logging.set_verbosity(saved[0])
-        if saved[1]:
-            hf_logging.enable_progress_bar()
-        if not saved[2]:
-            enable_progress_bars()
-        omni.setLevel(saved[3])
+
+
+def _set_env(undo: ExitStack, name: str, value: str) -> None:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    undo.callback(lambda: os.environ.pop(name, None) if previous is None else os.environ.__setitem__(name, previous))
 
 
 def write_jsonl(path: str, rows: Iterable[dict[str, Any]]) -> None:
