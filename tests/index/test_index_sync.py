@@ -155,9 +155,12 @@ def test_add_never_deletes_and_other_folders_are_left_alone(corpus_copy, omni_mo
     index.sync(corpus_copy)
     index.sync(str(other))  # syncing another folder does not delete the first one's rows
     assert len(index) == len(EMBEDDED) + 1
-    os.remove(os.path.join(corpus_copy, "weather.rst"))
-    report = index.add(os.path.join(corpus_copy, "pancakes.txt"))
+    weather = os.path.join(corpus_copy, "weather.rst")
+    os.remove(weather)
+    report = index.add([os.path.join(corpus_copy, "pancakes.txt"), weather])
     assert report.removed == 0 and len(index) == len(EMBEDDED) + 1
+    assert [(f.path, f.error) for f in report.failed] == [(weather, "FileNotFoundError")]
+    assert index.sync(weather).removed == 1  # sync, unlike add, removes a named file that is gone
 
 
 def test_text_only_model_skips_media_it_cannot_embed(corpus, minilm_dir, tmp_path):

@@ -19,7 +19,7 @@ from typing import Any
 from omniembed.index.errors import ModelMismatchError, SearchQueryError, StoreNotFoundError
 from omniembed.index.schema import StoreInfo
 from omniembed.index.search import MODALITIES, SearchHit, build_filter, query_input, query_modality, rerank_document
-from omniembed.index.sources import Discovery, discover
+from omniembed.index.sources import discover
 from omniembed.index.store import ANN_THRESHOLD, Store, write_lock
 from omniembed.index.sync import SyncOptions, SyncReport, run_sync
 
@@ -124,19 +124,11 @@ class MediaIndex:
         exclude = [self.db] if "://" not in self.db else []
         found = discover([os.fspath(p) for p in paths], manifests=manifests, path_column=path_column, stdin=stdin,
                          include_hidden=include_hidden, exclude=exclude)
-        if not prune:
-            found = Discovery(found.sources, [], [])
-            roots = [os.path.abspath(os.fspath(p)) for p in paths if os.path.isdir(os.fspath(p))]
-        else:
-            roots = []
         options = SyncOptions(batch_size=batch_size, commit_every=max(1, commit_every), num_workers=num_workers,
                               retry_failed=retry_failed, ann_threshold=self.ann_threshold, progress=progress,
-                              fetch=fetch, limits=getattr(self.media, "limits", None))
+                              fetch=fetch, limits=getattr(self.media, "limits", None), prune=prune)
         with write_lock(self.db), self._lock:
-            store = self._writable_store()
-            report = run_sync(store, lambda: self.model, found, options)
-            store.add_roots(roots)
-        return report
+            return run_sync(self._writable_store(), lambda: self.model, found, options)
 
     def rebuild(self) -> None:
         """Delete the store's tables; the next :meth:`sync` starts from nothing (needs a model)."""

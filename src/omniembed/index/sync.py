@@ -106,6 +106,7 @@ class SyncOptions:
     progress: bool = False
     fetch: Any = None
     limits: Any = None
+    prune: bool = True  # delete stored files that vanished from the walked folders (False: MediaIndex.add)
 
 
 def run_sync(store: Store, model: Callable[[], Any], found: Discovery, options: SyncOptions) -> SyncReport:
@@ -312,16 +313,20 @@ class _Sync:
 
     # -- removal --------------------------------------------------------------------------------------------
     def _remove(self) -> None:
+        """Delete what vanished from the walked folders (when pruning) and what changed into something that
+        cannot be indexed; forget failures of files that are gone."""
         seen = {s.path for s in self.found.sources}
-        gone = [p for p in self.states if p not in seen and (self.found.in_scope(p) or p in self.found.missing)]
+        gone = []
+        if self.options.prune:
+            gone = [p for p in self.states if p not in seen and (self.found.in_scope(p) or p in self.found.missing)]
+            lost = [p for p in self.previous_failures if p not in seen and self.found.in_scope(p)]
+            if lost:
+                self.store.clear_failures(lost)
         doomed = sorted(set(gone) | set(self.stale))
         if doomed:
             self.store.delete_paths(doomed)
             self.changed = True
         self.report.removed = len(gone)
-        lost_failures = [p for p in self.previous_failures if p not in seen and self.found.in_scope(p)]
-        if lost_failures:
-            self.store.clear_failures(lost_failures)
 
 
 def _same_stat(size: int | None, mtime: float | None, st: os.stat_result) -> bool:
