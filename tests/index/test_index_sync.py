@@ -268,3 +268,31 @@ def test_a_folder_walk_keeps_the_metadata_a_manifest_gave(corpus_copy, omni_mode
     report = index.sync(corpus_copy)
     assert report.embedded == len(EMBEDDED)  # every other file is new; the note changed
     assert json.loads(rows_by_path(index)[note]["metadata"]) == {"topic": "music"}
+
+
+def test_unchanged_files_that_were_not_indexed_are_not_read_again(corpus, minilm_dir, tmp_path, monkeypatch):
+    import omniembed.index.sync as sync
+
+    index = MediaIndex(tmp_path / "db", minilm_dir)
+    first = index.sync(corpus["."])
+    reads = []
+    real = sync.read_item
+    monkeypatch.setattr(sync, "read_item", lambda source, **kw: reads.append(source.path) or real(source, **kw))
+    again = index.sync(corpus["."])
+    assert reads == []  # images/audio/video (unsupported), data.json (ignored), the broken note (failed)
+    assert (again.unsupported, again.ignored, again.unchanged) == (first.unsupported, 1, len(NOTES))
+    assert [f.reason for f in again.failed] == [f.reason for f in first.failed]
+
+
+def test_a_note_emptied_or_turned_binary_loses_its_row(corpus_copy, minilm_dir, tmp_path):
+    index = MediaIndex(tmp_path / "db", minilm_dir)
+    index.sync(corpus_copy)
+    emptied, binary = os.path.join(corpus_copy, "weather.rst"), os.path.join(corpus_copy, "guitar.txt")
+    Path(emptied).write_text("   \n")
+    Path(binary).write_bytes(b"\x00\x01\x02 not a note any more \xff")
+    report = index.sync(corpus_copy)
+    rows = rows_by_path(index)
+    assert emptied not in rows and binary not in rows and report.ignored == 1 + 1  # + ignored/data.json
+    assert [os.path.basename(f.path) for f in report.failed] == ["not_utf8.txt", "guitar.txt"]
+    again = index.sync(corpus_copy)
+    assert again.ignored == 2 and again.unchanged == len(NOTES) - 2

@@ -101,19 +101,20 @@ def _read_file(item: ReadItem, stat: os.stat_result | None) -> None:
     st = stat or os.stat(path)
     item.size, item.mtime = st.st_size, st.st_mtime
     digest = hashlib.blake2b(digest_size=16)
-    maybe_text = os.path.splitext(path.lower())[1] in TEXT_EXTENSIONS
-    kept = bytearray()
     with open(path, "rb") as handle:
-        while block := handle.read(_BLOCK):
+        block = handle.read(_BLOCK)
+        item.modality = classify(block[:4096], path)
+        if item.modality is None:
+            return  # neither media nor text: not worth reading further (a 4 GB archive costs one block)
+        kept = bytearray(block) if item.modality == "text" else None
+        while block:
             digest.update(block)
-            if maybe_text and len(kept) < MAX_TEXT_BYTES:
+            block = handle.read(_BLOCK)
+            if kept is not None and len(kept) < MAX_TEXT_BYTES:
                 kept += block
-            elif not kept:
-                kept += block[:4096]  # enough to sniff the format
     item.content_hash = digest.hexdigest()
-    item.modality = classify(bytes(kept[:4096]), path)
-    if item.modality == "text":
-        item.text = _decode_text(bytes(kept[:MAX_TEXT_BYTES]), path)
+    if kept is not None:
+        item.text = _decode_text(bytes(kept[:MAX_TEXT_BYTES]), path, cut=item.size > MAX_TEXT_BYTES)
         if not item.text.strip():
             item.modality = None  # an empty note is not something to find
 
@@ -127,16 +128,16 @@ def _read_url(item: ReadItem, fetch: FetchPolicy | None, limits: MediaLimits | N
     if item.modality is None and (source.mime or "").startswith("text/"):
         item.modality = "text"
     if item.modality == "text":
-        item.text, item.data = _decode_text(data[:MAX_TEXT_BYTES], item.path), None
+        item.text, item.data = _decode_text(data[:MAX_TEXT_BYTES], item.path, cut=len(data) > MAX_TEXT_BYTES), None
         if not item.text.strip():
             item.modality = None
 
 
-def _decode_text(data: bytes, name: str) -> str:
+def _decode_text(data: bytes, name: str, cut: bool) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start >= len(data) - 3:  # the byte cap cut a multi-byte character in two
+        if cut and exc.start >= len(data) - 3:  # the byte cap cut a multi-byte character in two
             return data[: exc.start].decode("utf-8-sig")
         raise MediaDecodeError(f"not UTF-8 text (byte {exc.start})", item=name) from None
 

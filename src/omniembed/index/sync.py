@@ -11,7 +11,7 @@ For each source:
 * **failed** — unreadable or undecodable: listed with the reason, recorded in the ``failures`` table so an
   unchanged broken file is reported again without being decoded again (``retry_failed`` forces a retry);
 * **ignored** — neither media nor text (or an empty text file); **unsupported** — a modality the model
-  cannot embed.
+  cannot embed. Both are recorded in the ``failures`` table too, so a re-run does not read them again.
 
 Sources that vanished from a walked folder are deleted. Each chunk of ``commit_every`` sources is one
 ``merge_insert`` commit, so a killed run loses at most the chunk in flight, and the next run picks up from the
@@ -38,6 +38,9 @@ from omniembed.index.sources import Discovery, Source
 from omniembed.index.store import FileState, Store
 
 __all__ = ["FailedItem", "SyncOptions", "SyncReport", "run_sync"]
+
+# ``error`` values of the ``failures`` table for sources that did not fail but are not indexed either.
+IGNORED, UNSUPPORTED = "Ignored", "Unsupported"
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ class _Sync:
         self.report = SyncReport()
         self.states, self.by_hash = store.file_states(with_metadata=any(s.metadata for s in found.sources))
         self.previous_failures = store.failures()
-        self.stale: list[str] = []  # stored sources that changed into something we cannot index
+        self.stale: list[str] = []  # stored sources that changed into something not indexed (deleted at the end)
         self.changed = False
 
     def run(self) -> SyncReport:
@@ -158,12 +161,26 @@ class _Sync:
             if known is not None and _same_stat(known.size, known.mtime, st) and source.path not in new_metadata:
                 self.report.unchanged += 1
                 continue
-            failed = self.previous_failures.get(source.path)
-            if failed is not None and not self.options.retry_failed and _same_stat(failed["size"], failed["mtime"], st):
-                self.report.failed.append(FailedItem(source.path, failed["error"], failed["reason"]))
+            before = self.previous_failures.get(source.path)
+            if before is not None and _same_stat(before["size"], before["mtime"], st) and self._repeat(source, before):
+                if known is not None:
+                    self.stale.append(source.path)  # a run killed between the two commits left the old row
                 continue
             todo.append((source, st))
         return todo
+
+    def _repeat(self, source: Source, before: dict[str, Any]) -> bool:
+        """Report an unchanged file that was not indexed last time as it was then, without reading it again
+        (``retry_failed`` reads the failed ones again)."""
+        if before["error"] == IGNORED:
+            self.report.ignored += 1
+        elif before["error"] == UNSUPPORTED:
+            self.report.unsupported[before["reason"]] = self.report.unsupported.get(before["reason"], 0) + 1
+        elif self.options.retry_failed:
+            return False
+        else:
+            self.report.failed.append(FailedItem(source.path, before["error"], before["reason"]))
+        return True
 
     def _metadata_changes(self) -> set[str]:
         """Stored sources whose manifest metadata differs from this run's (they are rewritten, not re-embedded)."""
@@ -208,19 +225,22 @@ class _Sync:
                 failures.append(self._failure(item, item.error))
             elif item.modality is None:
                 self.report.ignored += 1
-                self._mark_stale(item.path)
+                failures.append(self._not_indexed(item, IGNORED, "neither media nor text"))
             elif item.modality not in modalities:
                 self.report.unsupported[item.modality] = self.report.unsupported.get(item.modality, 0) + 1
-                self._mark_stale(item.path)
+                failures.append(self._not_indexed(item, UNSUPPORTED, item.modality))
             elif known is not None and known.content_hash == item.content_hash:
                 touched.append(item)
             elif item.content_hash in self.by_hash:
                 donors.setdefault(self.by_hash[item.content_hash], []).append(item)
             else:
                 to_embed.append(item)
-        rows += self._touched_rows(touched)
-        rows += self._reused_rows(donors)
-        embedded_rows, embed_failures = self._embed(to_embed)
+        touched_rows, lost = self._copied_rows({item.path: [item] for item in touched})
+        reused_rows, lost_donors = self._copied_rows(donors)
+        self.report.touched += len(touched_rows)
+        self.report.reused += len(reused_rows)
+        rows += touched_rows + reused_rows
+        embedded_rows, embed_failures = self._embed(to_embed + lost + lost_donors)
         rows += embedded_rows
         failures += embed_failures
         self._keep_metadata(rows)
@@ -228,8 +248,12 @@ class _Sync:
         done = [r["path"] for r in rows]
         if failures:
             self.store.record_failures(failures)
-            # A stored source whose new content fails keeps no stale vector.
-            self.store.delete_paths([f["path"] for f in failures if f["path"] in self.states])
+            # A stored source whose new content fails (or is no longer something to index) keeps no stale vector.
+            stale = [f["path"] for f in failures if f["path"] in self.states]
+            if stale:
+                self.store.delete_paths(stale)
+                for path in stale:
+                    del self.states[path]
         retried = [p for p in done if p in self.previous_failures]
         if retried:
             self.store.clear_failures(retried)
@@ -253,41 +277,30 @@ class _Sync:
         return {"path": item.path, "size": item.size, "mtime": item.mtime, "content_hash": item.content_hash or None,
                 "error": type(error).__name__, "reason": reason}
 
-    def _mark_stale(self, path: str) -> None:
-        if path in self.states:
-            self.stale.append(path)
+    def _not_indexed(self, item: ReadItem, kind: str, reason: str) -> dict[str, Any]:
+        return {"path": item.path, "size": item.size, "mtime": item.mtime, "content_hash": item.content_hash or None,
+                "error": kind, "reason": reason}
 
     def _row(self, item: ReadItem, modality: str, vector: Any, text: str | None) -> dict[str, Any]:
         return {"id": item.path, "path": item.path, "page": None, "modality": modality, "size": item.size,
                 "mtime": item.mtime, "content_hash": item.content_hash, "metadata": item.source.metadata,
                 "text": stored_text(text), "vector": vector}
 
-    def _touched_rows(self, items: list[ReadItem]) -> list[dict[str, Any]]:
-        if not items:
-            return []
-        stored = self.store.rows([i.path for i in items], ["modality", "text", "vector"])
-        rows = []
-        for item in items:
-            old = stored.get(item.path)
-            if old is None:  # removed by another writer meanwhile: embed it with the next run
-                continue
-            rows.append(self._row(item, old["modality"], old["vector"], old["text"]))
-        self.report.touched += len(rows)
-        return rows
-
-    def _reused_rows(self, donors: dict[str, list[ReadItem]]) -> list[dict[str, Any]]:
-        if not donors:
-            return []
-        stored = self.store.rows(list(donors), ["modality", "text", "vector"])
-        rows = []
-        for donor_id, items in donors.items():
-            old = stored.get(donor_id)
+    def _copied_rows(self, wanted: dict[str, list[ReadItem]]) -> tuple[list[dict[str, Any]], list[ReadItem]]:
+        """Rows for items whose vector is already stored under another row id (``wanted``: id → items), and
+        the items whose row vanished meanwhile (they are embedded instead)."""
+        if not wanted:
+            return [], []
+        stored = self.store.rows(list(wanted), ["modality", "text", "vector"])
+        rows, missing = [], []
+        for row_id, items in wanted.items():
+            old = stored.get(row_id)
             for item in items:
                 if old is None:
-                    continue
-                rows.append(self._row(item, old["modality"], old["vector"], old["text"]))
-        self.report.reused += len(rows)
-        return rows
+                    missing.append(item)
+                else:
+                    rows.append(self._row(item, old["modality"], old["vector"], old["text"]))
+        return rows, missing
 
     def _embed(self, items: list[ReadItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if not items:
