@@ -148,3 +148,15 @@ def test_one_writer_at_a_time(tmp_path, minilm_dir):
     assert isinstance(err.value, OSError)
     assert index.sync(tmp_path / "a.txt").embedded == 1  # free again once the holder is done
     assert Store.open(tmp_path / "db").count() == 1  # the lock file is not mistaken for a table
+
+
+def test_missing_extra_names_it(tmp_path, monkeypatch):
+    import sys
+
+    from omniembed.errors import MissingDependencyError
+    from omniembed.index import MediaIndex
+
+    monkeypatch.setitem(sys.modules, "lancedb", None)  # as if `pip install omniembed` without [index]
+    (tmp_path / "db").mkdir()
+    with pytest.raises(MissingDependencyError, match=r"pip install 'omniembed\[index\]'"):
+        MediaIndex(tmp_path / "db", "any-model")
