@@ -74,6 +74,7 @@ __all__ = [
     "StoreInfo",
     "failures_schema",
     "items_schema",
+    "items_table",
     "roots_schema",
     "row_id",
 ]
@@ -159,6 +160,27 @@ def items_schema(info: StoreInfo) -> Any:
         ],
         metadata={METADATA_KEY: info.to_json().encode()},
     )
+
+
+def items_table(rows: Any, info: StoreInfo) -> Any:
+    """Rows (dicts with the :data:`COLUMNS`; ``metadata`` a JSON string or None, ``vector`` any float sequence)
+    as an Arrow table of :func:`items_schema`, ready for ``merge_insert("id")``. Writers other than omniembed's
+    own (a Ray job) should build their batches with it: the ``metadata`` column must be written with the JSON
+    type, or ``json_get_*`` filters find nothing.
+
+    Example:
+        >>> info = StoreInfo(model="m", revision=None, dimension=2, similarity="cosine")
+        >>> table = items_table([{"id": "/a.jpg", "path": "/a.jpg", "page": None, "modality": "image", "size": 3,
+        ...                       "mtime": 0.0, "content_hash": "00", "metadata": '{"tag": "x"}', "text": None,
+        ...                       "vector": [0.5, 0.5]}], info)
+        >>> table.num_rows, table.schema.field("metadata").type
+        (1, JsonType(extension<arrow.json>))
+    """
+    import numpy as np
+
+    pa = _arrow()
+    prepared = [{**row, "vector": np.asarray(row["vector"], dtype=np.float32)} for row in rows]
+    return pa.Table.from_pylist(prepared, schema=items_schema(info))
 
 
 def roots_schema() -> Any:

@@ -41,6 +41,7 @@ from omniembed.index.schema import (
     StoreInfo,
     failures_schema,
     items_schema,
+    items_table,
     roots_schema,
 )
 from omniembed.optional import require
@@ -201,10 +202,9 @@ class Store:
         """Insert or replace rows by ``id``: one atomic commit (a crash leaves all or none of them)."""
         if not rows:
             return
-        pa = require("pyarrow", name="pyarrow", purpose="Media indexes", extra="index", spec="pyarrow")
         # The schema from schema.py, not the table's: LanceDB reports the JSON column back as large_binary, and
         # strings written under that type would not be stored as JSON (json_get_* filters would find nothing).
-        data = pa.Table.from_pylist([_row_for_arrow(r) for r in rows], schema=items_schema(self.info))
+        data = items_table(rows, self.info)
         (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
 
     def delete_paths(self, paths: Sequence[str]) -> None:
@@ -314,11 +314,6 @@ def write_lock(uri: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _row_for_arrow(row: dict[str, Any]) -> dict[str, Any]:
-    vector = row["vector"]
-    return {**row, "vector": np.asarray(vector, dtype=np.float32)}
 
 
 def _connect(uri: str) -> Any:
