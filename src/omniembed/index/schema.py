@@ -29,8 +29,9 @@ column          Arrow type                          meaning
 ``vector``      fixed_size_list<float32>[dim]       the embedding from ``encode_document``
 ==============  ==================================  ==========================================================
 
-Rows are written with ``merge_insert("id")`` (upserts), so a write that is repeated after a crash never
-duplicates a row.
+``id`` is unique: rows are upserted with ``merge_insert("id")``, or appended only by a writer that holds the
+store's writer lock (:func:`omniembed.index.store.write_lock`) and knows the ids are not stored yet, so a write
+repeated after a crash never duplicates a row.
 
 **Store metadata** lives in the ``items`` schema's metadata under the key ``b"omniembed"``: a JSON object with
 the fields of :class:`StoreInfo` (model id, revision, dimension, similarity, the model's modalities, the omniembed

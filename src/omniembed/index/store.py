@@ -50,10 +50,12 @@ __all__ = ["ANN_THRESHOLD", "FileState", "Store", "sql_list", "sql_str", "write_
 
 logger = logging.getLogger(__name__)
 
-# Below this many rows a search is exact (brute force: ~65 ms p50 over 50,000 512-d rows on one busy core);
-# from it on an IVF-HNSW-SQ index is built, refined with exact distances (recall@10 ≈ 1.0, ~8 ms p50 at
-# 100,000 rows). See benchmarks/bench_index.py and docs/cli.md.
+# Below this many rows a search is exact (brute force: 150-350 ms p50 over 100,000 512-d rows, half that at
+# 50,000, on this project's busy 2-core machine). From it on an IVF-SQ index is built (7 s for 100,000 512-d
+# rows) and searches probe it, then re-rank with exact distances: recall@10 1.0, ~18 ms p50. IVF-HNSW-SQ
+# searched 2x faster but took 25x longer to build, with as much memory. See benchmarks/bench_index.py.
 ANN_THRESHOLD = 50_000
+ANN_INDEX_TYPE = "IVF_SQ"
 # Candidates re-scored with exact distances per result when the ANN index answers (LanceDB's refine_factor).
 REFINE_FACTOR = 10
 NPROBES = 20
@@ -207,6 +209,13 @@ class Store:
         data = items_table(rows, self.info)
         (self.table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data))
 
+    def insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Append rows whose ids are not in the table: one atomic commit. Cheaper than :meth:`upsert` (no join
+        against every stored id, and less memory held per commit); only for a writer that holds
+        :func:`write_lock` and knows the ids are new, otherwise a repeated write would duplicate rows."""
+        if rows:
+            self.table.add(items_table(rows, self.info))
+
     def delete_paths(self, paths: Sequence[str]) -> None:
         """Delete every row (all pages) of these sources."""
         for start in range(0, len(paths), _IN_CHUNK):
@@ -283,7 +292,7 @@ class Store:
         if ann_threshold is None or self.has_vector_index() or self.count() < ann_threshold:
             return False
         logger.info("Building the ANN index over %d rows.", self.count())
-        self.table.create_index(metric=metric_for(self.info.similarity), index_type="IVF_HNSW_SQ",
+        self.table.create_index(metric=metric_for(self.info.similarity), index_type=ANN_INDEX_TYPE,
                                 vector_column_name="vector", replace=True)
         self.table.create_scalar_index("id", replace=True)
         return True

@@ -13,9 +13,9 @@ For each source:
 * **ignored** — neither media nor text (or an empty text file); **unsupported** — a modality the model
   cannot embed. Both are recorded in the ``failures`` table too, so a re-run does not read them again.
 
-Sources that vanished from a walked folder are deleted. Each chunk of ``commit_every`` sources is one
-``merge_insert`` commit, so a killed run loses at most the chunk in flight, and the next run picks up from the
-last commit. Reading and hashing the next chunk runs in threads while the model embeds the current one (and
+Sources that vanished from a walked folder are deleted. Each chunk of ``commit_every`` sources is committed
+at once (appended when new, ``merge_insert`` on ``id`` when stored), so a killed run loses at most the chunk in
+flight, and the next run picks up from the last commit. Reading and hashing the next chunk runs in threads while the model embeds the current one (and
 ``encode_document`` itself decodes media ahead of the model).
 """
 
@@ -124,6 +124,7 @@ class _Sync:
         self.report = SyncReport()
         self.states, self.by_hash = store.file_states(with_metadata=any(s.metadata for s in found.sources))
         self.previous_failures = store.failures()
+        self.stored_paths = frozenset(self.states)
         self.stale: list[str] = []  # stored sources that changed into something not indexed (deleted at the end)
         self.changed = False
 
@@ -244,7 +245,11 @@ class _Sync:
         rows += embedded_rows
         failures += embed_failures
         self._keep_metadata(rows)
-        self.store.upsert(rows)
+        # Paths the store did not hold when this run started are appended (this run holds the writer lock, and a
+        # crashed run's committed rows are "unchanged" on the next one, so they are never appended twice); rows
+        # of stored paths replace theirs by id.
+        self.store.upsert([r for r in rows if r["path"] in self.stored_paths])
+        self.store.insert([r for r in rows if r["path"] not in self.stored_paths])
         done = [r["path"] for r in rows]
         if failures:
             self.store.record_failures(failures)
