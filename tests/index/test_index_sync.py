@@ -296,3 +296,13 @@ def test_a_note_emptied_or_turned_binary_loses_its_row(corpus_copy, minilm_dir, 
     assert [os.path.basename(f.path) for f in report.failed] == ["not_utf8.txt", "guitar.txt"]
     again = index.sync(corpus_copy)
     assert again.ignored == 2 and again.unchanged == len(NOTES) - 2
+
+
+def test_a_loaded_model_from_elsewhere_is_accepted_when_named(indexed, omni_model_dir, tmp_path):
+    index, _ = indexed
+    copy = shutil.copytree(omni_model_dir, tmp_path / "copy")
+    loaded = SentenceTransformer(str(copy), device="cpu")
+    with pytest.raises(ModelMismatchError, match="you asked for"):
+        MediaIndex(index.db, loaded)  # another folder: omniembed cannot know it is the same model
+    named = MediaIndex(index.db, loaded, model_id=index.info.model)  # e.g. a server that loaded it itself
+    assert named.search("pancake batter", top_k=1)[0].path.endswith("pancakes.txt")

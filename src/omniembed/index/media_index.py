@@ -28,15 +28,30 @@ __all__ = ["MediaIndex"]
 # Vector-search candidates handed to the reranker when ``rerank_candidates`` is not given.
 RERANK_CANDIDATES = 50
 _SNAPSHOT = re.compile(r"[\\/]snapshots[\\/]([0-9a-f]{40})(?:[\\/]|$)")
+# A folder of the Hugging Face cache: .../models--org--name/snapshots/<commit>
+_HUB_CACHE = re.compile(r"[\\/]models--([^\\/]+)[\\/]snapshots[\\/][0-9a-f]{40}[\\/]?$")
 
 
 def model_key(model: Any) -> str | None:
-    """How a model is named in a store: the hub id as given, or the absolute path of a local folder."""
+    """How a model is named in a store: the hub id as given, or the absolute path of a local folder. A loaded
+    model is named by its hub id when it was loaded from the Hugging Face cache, else by its folder.
+
+    Example:
+        >>> model_key("sentence-transformers/all-MiniLM-L6-v2")
+        'sentence-transformers/all-MiniLM-L6-v2'
+        >>> class Loaded:
+        ...     model_path = "/root/.cache/huggingface/hub/models--org--name/snapshots/" + "0" * 40
+        >>> model_key(Loaded())
+        'org/name'
+    """
     if isinstance(model, (str, os.PathLike)):
         name = os.fspath(model)
         return os.path.abspath(name) if os.path.isdir(os.path.expanduser(name)) else name
     path = getattr(model, "model_path", None)
-    return os.path.abspath(path) if path else None
+    if not path:
+        return None
+    cached = _HUB_CACHE.search(str(path))
+    return cached.group(1).replace("--", "/") if cached else os.path.abspath(path)
 
 
 class MediaIndex:
@@ -44,17 +59,19 @@ class MediaIndex:
 
     ``model`` is a model id or folder (loaded on first use; a run with nothing to embed never loads it), a
     loaded :class:`~omniembed.SentenceTransformer`, or None to use the model recorded in an existing store.
-    A model other than the store's raises :class:`~omniembed.index.errors.ModelMismatchError`. ``device``,
+    A model other than the store's raises :class:`~omniembed.index.errors.ModelMismatchError`. ``model_id``
+    names a loaded model when :func:`model_key` cannot tell (e.g. a server that loaded it from a copied folder). ``device``,
     ``revision`` and ``media`` (:class:`~omniembed.inputs.MediaOptions`) are passed to the model;
     ``ann_threshold`` is the row count from which an ANN index is built (None: never).
     """
 
-    def __init__(self, db: str | os.PathLike, model: Any = None, *, revision: str | None = None,
-                 device: str | None = None, media: Any = None, ann_threshold: int | None = ANN_THRESHOLD) -> None:
+    def __init__(self, db: str | os.PathLike, model: Any = None, *, model_id: str | None = None,
+                 revision: str | None = None, device: str | None = None, media: Any = None,
+                 ann_threshold: int | None = ANN_THRESHOLD) -> None:
         self.db = os.fspath(db)
         self.revision, self.device, self.media, self.ann_threshold = revision, device, media, ann_threshold
         self._model = None if isinstance(model, (str, os.PathLike)) or model is None else model
-        self._model_name = model_key(model) if model is not None else None
+        self._model_name = model_id or (model_key(model) if model is not None else None)
         self._store: Store | None = Store.open(self.db) if Store.exists(self.db) else None
         self._lock = threading.RLock()  # one model call at a time (the web page serves several threads)
         self._rerankers: dict[str, Any] = {}
