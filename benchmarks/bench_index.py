@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))  # the tiny-model builders of the test suite
-from common import CACHE, print_table  # noqa: E402
+from common import CACHE, print_table
 
 WORK = CACHE / "index"
 PHOTO_SIZE = (3000, 2000)

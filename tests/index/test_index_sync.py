@@ -271,7 +271,7 @@ def test_a_folder_walk_keeps_the_metadata_a_manifest_gave(corpus_copy, omni_mode
 
 
 def test_unchanged_files_that_were_not_indexed_are_not_read_again(corpus, minilm_dir, tmp_path, monkeypatch):
-    import omniembed.index.sync as sync
+    from omniembed.index import sync
 
     index = MediaIndex(tmp_path / "db", minilm_dir)
     first = index.sync(corpus["."])
