@@ -5,7 +5,7 @@
   ViT-B/32's size (224 px, 88M-parameter vision tower): files/s, peak RSS, and a re-run with nothing changed,
   whose time must stay under 5 % of the first run's (wall time of the whole command, interpreter start included).
 * **search** — a store of R synthetic 512-d vectors (200 clusters): search latency p50 exact (brute force) and
-  with the IVF-HNSW-SQ index omniembed builds past ``ANN_THRESHOLD``, and the index's recall@10 against exact.
+  with the IVF-SQ index omniembed builds past ``ANN_THRESHOLD``, and the index's recall@10 against exact.
 * **memory** — peak RSS indexing 1,000 vs 100,000 small text files (tiny BERT), which must stay within 1.5×.
 
     python benchmarks/bench_index.py all --quick          # small sizes: checks the script runs (~2 min)
@@ -207,7 +207,7 @@ def bench_search(rows: int, dim: int, queries: int) -> None:
     recall = statistics.mean(len(a & e) / 10 for a, e in zip(ann, exact))
     print_table(f"search over {rows} synthetic {dim}-d vectors ({queries} queries, top 10)", [
         ("exact (brute force)", f"{exact_ms:.1f}", "1.000", "-"),
-        ("IVF-HNSW-SQ + refine", f"{ann_ms:.1f}", f"{recall:.3f}", f"{build_s:.0f}" if built else "?"),
+        ("IVF-SQ + refine", f"{ann_ms:.1f}", f"{recall:.3f}", f"{build_s:.0f}" if built else "?"),
     ], ("search", "p50 ms", "recall@10", "index build s"))
 
 

@@ -16,7 +16,9 @@ import pytest
 from omniembed import OmniEmbedError, SentenceTransformer
 from omniembed.index.store import Store
 
-FILES = 300
+# Many small commits: the run is still going when the test interrupts it, even on a fast machine.
+FILES = 400
+COMMIT_EVERY = 2
 
 
 def count_rows(db: str) -> int:
@@ -28,8 +30,10 @@ def count_rows(db: str) -> int:
 
 def start(folder: str, db: str, model: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "omniembed", "index", folder, "--model", model, "--db", db,
-           "--commit-every", "4", "--batch-size", "4", "--no-progress", "--json"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+           "--commit-every", str(COMMIT_EVERY), "--batch-size", str(COMMIT_EVERY), "--no-progress", "--json"]
+    # One torch thread: on a shared machine, spinning OpenMP threads of a two-text batch only slow the run down.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def stop_after(proc: subprocess.Popen, db: str, rows: int, sig: int) -> int:
@@ -37,7 +41,7 @@ def stop_after(proc: subprocess.Popen, db: str, rows: int, sig: int) -> int:
     while count_rows(db) < rows:
         assert proc.poll() is None, f"the run ended before it could be interrupted: {proc.communicate()}"
         assert time.monotonic() < deadline, "the run did not commit in time"
-        time.sleep(0.05)
+        time.sleep(0.1)
     proc.send_signal(sig)
     proc.wait(timeout=120)
     return proc.returncode
@@ -51,7 +55,7 @@ def snapshot(db: str) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.slow
-def test_sigkill_then_sigint_then_resume(tmp_path, minilm_dir):
+def test_sigkill_then_sigint_then_resume(tmp_path, tiny_bert_dir):
     folder = tmp_path / "notes"
     folder.mkdir()
     texts = {}
@@ -62,11 +66,11 @@ def test_sigkill_then_sigint_then_resume(tmp_path, minilm_dir):
             handle.write(text)
     db = str(tmp_path / "db")
 
-    assert stop_after(start(str(folder), db, minilm_dir), db, 24, signal.SIGKILL) == -signal.SIGKILL
+    assert stop_after(start(str(folder), db, tiny_bert_dir), db, 24, signal.SIGKILL) == -signal.SIGKILL
     after_kill = snapshot(db)
     assert 24 <= len(after_kill) < FILES
 
-    proc = start(str(folder), db, minilm_dir)
+    proc = start(str(folder), db, tiny_bert_dir)
     assert stop_after(proc, db, len(after_kill) + 24, signal.SIGINT) == 130
     assert "interrupted: everything committed so far is kept" in proc.stderr.read()
     after_interrupt = snapshot(db)
@@ -74,7 +78,7 @@ def test_sigkill_then_sigint_then_resume(tmp_path, minilm_dir):
     for row_id, vector in after_kill.items():  # nothing committed was lost or redone
         np.testing.assert_array_equal(after_interrupt[row_id], vector)
 
-    last = start(str(folder), db, minilm_dir)
+    last = start(str(folder), db, tiny_bert_dir)
     out, err = last.communicate(timeout=600)
     assert last.returncode == 0, err
     report = json.loads(out)
@@ -83,7 +87,7 @@ def test_sigkill_then_sigint_then_resume(tmp_path, minilm_dir):
     assert sorted(final) == sorted(texts)
     for row_id, vector in after_interrupt.items():
         np.testing.assert_array_equal(final[row_id], vector)
-    model = SentenceTransformer(minilm_dir, device="cpu")
+    model = SentenceTransformer(tiny_bert_dir, device="cpu")
     sample = sorted(texts)[:: FILES // 12]
     np.testing.assert_allclose(np.array([final[p] for p in sample]), model.encode([texts[p] for p in sample]),
                                atol=1e-5)
