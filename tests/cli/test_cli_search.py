@@ -85,7 +85,6 @@ def test_errors_and_usage(capsys, db, tmp_path, corpus, minilm_dir):
     assert code == 1 and "ModelMismatchError" in err
     code, _, err = run(capsys, "search", "--query-file", str(tmp_path / "missing.png"), "--db", db)
     assert code == 1 and "Cannot read the query file" in err
-    assert run(capsys, "search", "x", "--db", db, "--web")[0] == 2
     with pytest.raises(SystemExit):
         main(["search", "x", "--db", db, "--modality", "picture"])
     assert "invalid choice: 'picture'" in capsys.readouterr().err

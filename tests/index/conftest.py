@@ -1,5 +1,7 @@
 """Fixtures for the media-index tests (defined in support/index_fixtures.py, shared with tests/cli)."""
 
+import pytest
+
 from support.index_fixtures import (  # noqa: F401 - pytest finds fixtures by name in this module
     _quiet,
     corpus,
@@ -9,3 +11,22 @@ from support.index_fixtures import (  # noqa: F401 - pytest finds fixtures by na
     omni_model_dir,
     reranker_dir,
 )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium through Playwright, shared by every browser test of the session."""
+    from support.index_browser import headless_chromium
+
+    with headless_chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def corpus_page_url(indexed):
+    """`omniembed serve --db` over the indexed media corpus (its model loaded by the server), for the session."""
+    from support.index_browser import served_store
+
+    index, _ = indexed
+    with served_store(index.db) as url:
+        yield url

@@ -1,89 +1,22 @@
 """The search page in a real headless browser: Debian's chromium driven by Playwright against
-`omniembed search --db DB --web` running as its own process. Screenshots are kept in test-artifacts/."""
+`omniembed serve --db DB` running as its own process. Screenshots are kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
+from support.index_browser import keep_screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def chromium_path() -> str:
-    """Debian's chromium (`make test` installs it as root). The test fails, never skips, without it."""
-    path = os.environ.get("OMNIEMBED_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not os.access(path, os.X_OK):
-        pytest.fail("chromium is not installed: `apt-get install --no-install-recommends chromium` (make test does "
-                    "it as root), or set OMNIEMBED_CHROMIUM to a Chromium binary.")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# One server per store and one browser for the session (tests/index/conftest.py); each module opens a tab.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(indexed):
-    """`omniembed search --db DB --web` on a free port, stopped after the module."""
-    index, _ = indexed
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "omniembed", "search", "--db", index.db, "--web", "--port",
-                             str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 300
-    try:
-        while True:
-            assert proc.poll() is None, f"the server exited: {proc.stdout.read()}"
-            try:
-                with urllib.request.urlopen(url + "index/info", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "the search page did not come up"
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_ARGS, headless=True)
-        try:
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            tab.set_default_timeout(120_000)  # the machine running the tests may be busy
-            tab.goto(server)
-            yield tab
-        finally:
-            browser.close()
-
-
-def keep_screenshot(page, name: str, tmp_path: Path) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / name
-    page.screenshot(path=str(target), full_page=True)
-    shutil.copy(target, tmp_path / name)
-    return target
+def page(browser, corpus_page_url):
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.set_default_timeout(120_000)  # the machine running the tests may be busy
+    tab.goto(corpus_page_url)
+    yield tab
+    tab.close()
 
 
 def wait_for_results(page) -> None:

@@ -1,4 +1,4 @@
-"""``omniembed search``: query a store with text or an example file, or open the search page (``--web``)."""
+"""``omniembed search``: query a store with text or an example file (the search page: ``omniembed serve --db``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ examples:
   omniembed search "invoice" --db docs.db --where "size > 10000" --top-k 5 --json
   omniembed search "red sneakers" --db shop.db --where "json_get_string(metadata, 'brand') = 'acme'"
   omniembed search "berlin skyline" --db mixed.db --rerank cross-encoder/ms-marco-MiniLM-L6-v2
-  omniembed search --db photos.db --web --port 8000     # the search page on http://127.0.0.1:8000/
+  omniembed serve --db photos.db                        # the search page on http://127.0.0.1:8000/
 
 --where takes SQL over the columns id, path, page, modality, size, mtime, content_hash, metadata, text.
 exit codes: 0 ok (also when nothing matches), 2 usage error, 1 any other error."""
@@ -27,7 +27,7 @@ TABLE_COLUMNS = ("rank", "score", "modality", "path", "metadata")
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "search", help="search a store by text or by example; --web opens the search page",
+        "search", help="search a store by text or by example",
         description="Embed the query with the store's model and return the nearest items (exact search below "
         "50,000 rows, an ANN index above). Results: a table on stdout, or JSON lines with --json.",
         epilog=EXAMPLES, formatter_class=RawDefaults,
@@ -44,10 +44,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--model", help="the store's model (default: the one recorded in the store)")
     parser.add_argument("--device", help="torch device (cpu, cuda, mps...)")
     parser.add_argument("--json", action="store_true", help="one JSON object per result")
-    web = parser.add_argument_group("search page")
-    web.add_argument("--web", action="store_true", help="serve the search page instead of printing results")
-    web.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    web.add_argument("--port", type=int, default=8000, help="port to listen on")
     return parser
 
 
@@ -59,14 +55,6 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from omniembed.index import MediaIndex
 
-    if args.web:
-        if args.query or args.query_file:
-            return usage_error("search", "--web serves the page: give no QUERY or --query-file with it")
-        from omniembed.index.web import serve_search_page
-
-        index = MediaIndex.open(args.db, args.model, device=args.device)
-        serve_search_page(index, host=args.host, port=args.port, rerank=args.rerank)
-        return EXIT_OK
     if (args.query is None) == (args.query_file is None):
         return usage_error("search", "give either a QUERY or --query-file FILE (not both)")
     query: Any = args.query if args.query is not None else pathlib.Path(args.query_file)

@@ -117,6 +117,14 @@ class MediaIndex:
                 self._check_loaded(self._store.info, self._model)
             return self._model
 
+    def use_model(self, model: Any) -> None:
+        """Search (and index) with ``model``, an already loaded SentenceTransformer (a server's copy), after
+        checking it makes the store's kind of vectors (:class:`ModelMismatchError` otherwise)."""
+        with self._lock:
+            if self._store is not None:
+                self._check_loaded(self._store.info, model)
+            self._model = model
+
     # -- writing --------------------------------------------------------------------------------------------
     def sync(self, roots: str | os.PathLike | Sequence[str | os.PathLike], **options: Any) -> SyncReport:
         """Make the store mirror ``roots`` (folders, files, URLs, ``-`` for stdin): embed new and changed

@@ -14,13 +14,14 @@ Routes (relative to where the router is mounted):
 Only files of rows in the store are served, and a file found by walking a folder is served only if it still
 lies inside that folder once symbolic links are resolved.
 
-Mount it in another FastAPI app (``omniembed serve --db DB``)::
+``omniembed serve --db DB`` mounts it in the HTTP server (:mod:`omniembed.index.serving`); to mount it in
+another FastAPI app::
 
     from omniembed.index import MediaIndex
     from omniembed.index.web import create_search_router
     app.include_router(create_search_router(MediaIndex.open(db, model=already_loaded_model)))
 
-or run it alone: :func:`serve_search_page` (``omniembed search --db DB --web``).
+or run it alone from Python: :func:`serve_search_page`.
 
 Example:
     >>> router = create_search_router(MediaIndex.open("photos.db"))   # doctest: +SKIP
@@ -32,6 +33,7 @@ Example:
 # time, and they name classes of the lazily imported fastapi module.
 import json
 import os
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -67,9 +69,10 @@ def allowed_file(path: str, roots: list[str]) -> bool:
 
 
 def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None, rerank: Any = None,
-                         max_upload_bytes: int = MAX_UPLOAD_BYTES) -> Any:
+                         max_upload_bytes: int = MAX_UPLOAD_BYTES, ready: Callable[[], bool] | None = None) -> Any:
     """A FastAPI ``APIRouter`` with the page and its API over ``index``. ``thumbnail_dir``: the thumbnail cache
-    (default ``DB/_thumbnails``); ``rerank``: a CrossEncoder (or id) applied to every search."""
+    (default ``DB/_thumbnails``); ``rerank``: a CrossEncoder (or id) applied to every search; ``ready``: searches
+    answer 503 while it returns False (a server still loading the model the index will use)."""
     fastapi = _fastapi()
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
@@ -99,6 +102,9 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
         return data
 
     def run_search(request: Any, query: Any, top_k: int, modality: str | None) -> Any:
+        if ready is not None and not ready():
+            return JSONResponse({"error": "The model is still loading; retry shortly."}, status_code=503,
+                                headers={"Retry-After": "2"})
         if modality in ("", "all"):
             modality = None
         if modality is not None and modality not in MODALITIES:
@@ -175,7 +181,8 @@ def create_search_app(index: "MediaIndex | str", **kwargs: Any) -> Any:
 
 
 def serve_search_page(index: "MediaIndex | str", host: str = "127.0.0.1", port: int = 8000, **kwargs: Any) -> None:
-    """Serve the search page with uvicorn until interrupted (``omniembed search --db DB --web``)."""
+    """Serve the search page alone with uvicorn until interrupted (``omniembed serve --db DB`` serves it next to
+    the embedding API)."""
     uvicorn = require("uvicorn", name="uvicorn", purpose="The search page", extra="index", spec="uvicorn")
     if not isinstance(index, MediaIndex):
         index = MediaIndex.open(index)
