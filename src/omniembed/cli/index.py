@@ -25,6 +25,7 @@ examples:
   find . -name '*.wav' | omniembed index - --model laion/clap-htsat-unfused --db sounds.db
   omniembed index --manifest catalogue.csv --path-column image --model MODEL --db shop.db
   omniembed index https://example.com/a.jpg --model MODEL --db web.db --failures failed.jsonl
+  omniembed index reports/ --model MODEL --db docs.db --text-layer   # PDFs: one row per page (image + text)
 
 exit codes: 0 all indexed, 3 some items failed (listed, and written to --failures), 2 usage error,
 1 any other error, 130 interrupted (everything committed so far is kept; run again to resume)."""
@@ -58,6 +59,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--device", help="torch device (cpu, cuda, mps...)")
     parser.add_argument("--ann-threshold", type=int, default=None,
                         help="rows from which an ANN index is built (default 50000; 0: never)")
+    parser.add_argument("--text-layer", action="store_true",
+                        help="PDF documents: also embed each page's text layer (pages are always embedded as images "
+                        "when the model takes images; a text-only model embeds the text layer anyway)")
+    parser.add_argument("--page-dpi", type=float, default=72.0, help="PDF documents: page render resolution")
     parser.add_argument("--include-hidden", action="store_true", help="also index files and folders named .*")
     parser.add_argument("--allow-private-urls", action="store_true",
                         help="fetch URLs on private/loopback addresses (refused by default)")
@@ -92,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         args.paths, manifests=args.manifest, path_column=args.path_column, include_hidden=args.include_hidden,
         batch_size=args.batch_size, commit_every=args.commit_every, num_workers=args.num_workers,
         retry_failed=args.retry_failed, progress=not args.no_progress, fetch=_fetch_policy(args),
+        text_layer=args.text_layer, page_dpi=args.page_dpi,
     )
     if args.failures:
         write_jsonl(args.failures, (f.to_dict() for f in report.failed))

@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--db", required=True, help="the store (made by omniembed index)")
     parser.add_argument("--query-file", metavar="FILE", help="query by example: an image, audio, video or text file")
     parser.add_argument("--top-k", type=positive_int, default=10, help="number of results")
-    parser.add_argument("--modality", choices=("text", "image", "audio", "video"), help="keep one modality")
+    parser.add_argument("--modality", choices=("text", "image", "audio", "video", "document"),
+                        help="keep one modality (document: pages of PDFs)")
     parser.add_argument("--where", metavar="SQL", help="SQL filter, e.g. \"path LIKE '%%/2024/%%'\"")
     parser.add_argument("--rerank", metavar="MODEL", help="re-score the best candidates with this CrossEncoder")
     parser.add_argument("--rerank-candidates", type=positive_int, default=50, help="vector hits given to --rerank")

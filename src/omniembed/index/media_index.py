@@ -18,10 +18,20 @@ from typing import Any
 
 from omniembed.index.errors import ModelMismatchError, SearchQueryError, StoreNotFoundError
 from omniembed.index.schema import StoreInfo
-from omniembed.index.search import MODALITIES, SearchHit, build_filter, query_input, query_modality, rerank_document
+from omniembed.index.search import (
+    MODALITIES,
+    SearchHit,
+    build_filter,
+    merge_pages,
+    query_input,
+    query_modality,
+    rerank_document,
+)
 from omniembed.index.sources import discover
 from omniembed.index.store import ANN_THRESHOLD, Store, write_lock
+from omniembed.index.pages import DEFAULT_PAGE_DPI
 from omniembed.index.sync import SyncOptions, SyncReport, run_sync
+from omniembed.index.thumbnails import ThumbnailCache, default_thumbnail_dir
 
 __all__ = ["MediaIndex"]
 
@@ -139,19 +149,24 @@ class MediaIndex:
     def index(self, paths: Sequence[str | os.PathLike] = (), *, manifests: Sequence[str] = (),
               path_column: str | None = None, prune: bool = True, include_hidden: bool = False,
               stdin: Any = None, batch_size: int = 32, commit_every: int = 256, num_workers: int | None = None,
-              retry_failed: bool = False, progress: bool = False, fetch: Any = None) -> SyncReport:
+              retry_failed: bool = False, progress: bool = False, fetch: Any = None, text_layer: bool = False,
+              page_dpi: float = DEFAULT_PAGE_DPI) -> SyncReport:
         """Index folders, files, URLs and manifests incrementally (the Python form of ``omniembed index``).
 
         ``prune``: delete stored files that vanished from the walked folders. ``commit_every``: sources per
         commit (a killed run loses at most that many). ``fetch``: the :class:`~omniembed.inputs.FetchPolicy`
-        for URLs. Returns a :class:`SyncReport`; failures are in ``report.failed`` (never raised).
+        for URLs. PDF documents get one row per page (rendered at ``page_dpi``; their thumbnails cached for the
+        search page); ``text_layer`` also embeds each page's text layer (:mod:`omniembed.index.pages`). Returns a
+        :class:`SyncReport`; failures are in ``report.failed`` (never raised).
         """
         exclude = [self.db] if "://" not in self.db else []
         found = discover([os.fspath(p) for p in paths], manifests=manifests, path_column=path_column, stdin=stdin,
                          include_hidden=include_hidden, exclude=exclude)
         options = SyncOptions(batch_size=batch_size, commit_every=max(1, commit_every), num_workers=num_workers,
                               retry_failed=retry_failed, ann_threshold=self.ann_threshold, progress=progress,
-                              fetch=fetch, limits=getattr(self.media, "limits", None), prune=prune)
+                              fetch=fetch, limits=getattr(self.media, "limits", None), prune=prune,
+                              text_layer=text_layer, page_dpi=page_dpi,
+                              thumbnails=ThumbnailCache(default_thumbnail_dir(self.db)) if "://" not in self.db else None)
         with write_lock(self.db), self._lock:
             return run_sync(self._writable_store(), lambda: self.model, found, options)
 
@@ -233,8 +248,10 @@ class MediaIndex:
         limit = max(top_k, rerank_candidates or RERANK_CANDIDATES) if rerank is not None else top_k
         with self._lock:
             vector = self.model.encode_query(value, convert_to_numpy=True, show_progress_bar=False)
-        rows = store.search(vector, limit, where_sql, exact=exact,
+        # Twice the rows: a page found through its image and its text layer is one result (merge_pages).
+        rows = store.search(vector, 2 * limit, where_sql, exact=exact,
                             columns=["id", "path", "page", "modality", "size", "mtime", "metadata", "text"])
+        rows = merge_pages(rows)[:limit]
         if rerank is None:
             return [SearchHit.from_row(rank, row) for rank, row in enumerate(rows, start=1)]
         return self._rerank(value, rows, rerank, top_k)

@@ -41,6 +41,7 @@ MEDIA_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "image": (*IMAGE_EXTENSIONS, ".tif", ".heic", ".avif"),
     "audio": (*AUDIO_EXTENSIONS, ".m4a", ".opus", ".wma", ".aiff", ".aif"),
     "video": (*VIDEO_EXTENSIONS, ".webm", ".m4v", ".mpg", ".mpeg", ".3gp", ".ts"),
+    "document": (".pdf",),
 }
 # Text beyond this is not read: the model truncates long before (MiniLM: 256 tokens ≈ 1,000 characters).
 MAX_TEXT_BYTES = 1 << 20

@@ -11,7 +11,8 @@ page splitter) must follow this module, so that any of them can add to a store a
 column          Arrow type                          meaning
 ==============  ==================================  ==========================================================
 ``id``          string, not null, unique            the key: the absolute local path or the URL, plus
-                                                    ``#page=N`` for a page of a document (see :func:`row_id`)
+                                                    ``#page=N`` for a page of a document, ``#page=N&layer=text``
+                                                    for its text layer (see :func:`row_id`)
 ``path``        string, not null                    the absolute local path or the URL of the source file
 ``page``        int32, nullable                     null, or the 1-based page number when the row is one
                                                     page of a document (one row per page)
@@ -53,6 +54,8 @@ Example:
     True
     >>> row_id("/photos/a.pdf", page=3)
     '/photos/a.pdf#page=3'
+    >>> row_id("/photos/a.pdf", page=3, layer="text")
+    '/photos/a.pdf#page=3&layer=text'
 """
 
 from __future__ import annotations
@@ -97,9 +100,12 @@ def _arrow() -> Any:
     return require("pyarrow", name="pyarrow", purpose="Media indexes", extra="index", spec="pyarrow")
 
 
-def row_id(path: str, page: int | None = None) -> str:
-    """The ``id`` of a row: the source's path or URL, plus ``#page=N`` for one page of a document."""
-    return path if page is None else f"{path}#page={int(page)}"
+def row_id(path: str, page: int | None = None, layer: str | None = None) -> str:
+    """The ``id`` of a row: the source's path or URL, plus ``#page=N`` for one page of a document (its image),
+    and ``&layer=text`` for the embedding of that page's text layer (``--text-layer``)."""
+    if page is None:
+        return path
+    return f"{path}#page={int(page)}" + (f"&layer={layer}" if layer else "")
 
 
 @dataclass(frozen=True)

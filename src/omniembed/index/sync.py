@@ -7,7 +7,8 @@ For each source:
 * **touched** — size/mtime changed but the content hash did not: the row is rewritten without embedding;
 * **reused** — new path, but its content hash is already in the store (a rename or a copy): the stored
   vector is copied;
-* **embedded** — everything else, through ``model.encode_document(..., on_error="skip")``;
+* **embedded** — everything else, through ``model.encode_document(..., on_error="skip")``; a PDF document
+  becomes one row per page (:mod:`omniembed.index.pages`), and a changed document re-embeds all its pages;
 * **failed** — unreadable or undecodable: listed with the reason, recorded in the ``failures`` table so an
   unchanged broken file is reported again without being decoded again (``retry_failed`` forces a retry);
 * **ignored** — neither media nor text (or an empty text file); **unsupported** — a modality the model
@@ -33,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from omniembed.errors import InputError
+from omniembed.index.pages import DEFAULT_PAGE_DPI, page_plan, page_rows
 from omniembed.index.reading import ReadItem, read_item, stored_text
 from omniembed.index.sources import Discovery, Source
 from omniembed.index.store import FileState, Store
@@ -62,6 +65,7 @@ class SyncReport:
     """What one indexing run did. ``indexed`` = embedded + reused + touched."""
 
     embedded: int = 0
+    pages: int = 0
     reused: int = 0
     touched: int = 0
     unchanged: int = 0
@@ -80,7 +84,8 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "indexed": self.indexed, "embedded": self.embedded, "reused": self.reused, "touched": self.touched,
+            "indexed": self.indexed, "embedded": self.embedded, "pages": self.pages, "reused": self.reused,
+            "touched": self.touched,
             "unchanged": self.unchanged, "removed": self.removed, "ignored": self.ignored,
             "unsupported": dict(self.unsupported), "failed": [f.to_dict() for f in self.failed],
             "ann_index_built": self.ann_index_built, "interrupted": self.interrupted,
@@ -88,7 +93,9 @@ class SyncReport:
         }  # fmt: skip
 
     def summary(self) -> str:
-        parts = [f"indexed {self.indexed} (embedded {self.embedded}, reused {self.reused}, touched {self.touched})",
+        pages = f" with {self.pages} document pages" if self.pages else ""
+        parts = [f"indexed {self.indexed} (embedded {self.embedded}{pages}, reused {self.reused}, "
+                 f"touched {self.touched})",
                  f"unchanged {self.unchanged}", f"removed {self.removed}", f"failed {len(self.failed)}"]
         if self.ignored:
             parts.append(f"ignored {self.ignored} (not media or text)")
@@ -110,6 +117,9 @@ class SyncOptions:
     fetch: Any = None
     limits: Any = None
     prune: bool = True  # delete stored files that vanished from the walked folders (False: MediaIndex.add)
+    text_layer: bool = False  # also embed the text layer of document pages (omniembed.index.pages)
+    page_dpi: float = DEFAULT_PAGE_DPI
+    thumbnails: Any = None  # a ThumbnailCache that receives page thumbnails while the pages are rendered
 
 
 def run_sync(store: Store, model: Callable[[], Any], found: Discovery, options: SyncOptions) -> SyncReport:
@@ -219,7 +229,10 @@ class _Sync:
         to_embed: list[ReadItem] = []
         touched: list[ReadItem] = []
         donors: dict[str, list[ReadItem]] = {}
+        documents: list[ReadItem] = []
         modalities = set(self.store.info.modalities)
+        if any(page_plan(self.store.info.modalities, text_layer=self.options.text_layer)):
+            modalities.add("document")
         for item in items:
             known = self.states.get(item.path)
             if item.error is not None:
@@ -230,6 +243,8 @@ class _Sync:
             elif item.modality not in modalities:
                 self.report.unsupported[item.modality] = self.report.unsupported.get(item.modality, 0) + 1
                 failures.append(self._not_indexed(item, UNSUPPORTED, item.modality))
+            elif item.modality == "document":
+                documents.append(item)  # pages are embedded again when the file changed (per document)
             elif known is not None and known.content_hash == item.content_hash:
                 touched.append(item)
             elif item.content_hash in self.by_hash:
@@ -244,12 +259,20 @@ class _Sync:
         embedded_rows, embed_failures = self._embed(to_embed + lost + lost_donors)
         rows += embedded_rows
         failures += embed_failures
+        page_rows_, page_failures = self._embed_documents(documents)
+        failures += page_failures
+        rows += page_rows_
         self._keep_metadata(rows)
+        # A changed document loses its old pages first (it may have fewer now); its new pages are appended. A run
+        # killed between the two commits left the document without rows, so the next run embeds it again.
+        redone = sorted({r["path"] for r in page_rows_ if r["path"] in self.stored_paths})
+        if redone:
+            self.store.delete_paths(redone)
         # Paths the store did not hold when this run started are appended (this run holds the writer lock, and a
         # crashed run's committed rows are "unchanged" on the next one, so they are never appended twice); rows
         # of stored paths replace theirs by id.
-        self.store.upsert([r for r in rows if r["path"] in self.stored_paths])
-        self.store.insert([r for r in rows if r["path"] not in self.stored_paths])
+        self.store.upsert([r for r in rows if r["path"] in self.stored_paths and r["page"] is None])
+        self.store.insert([r for r in rows if r["path"] not in self.stored_paths or r["page"] is not None])
         done = [r["path"] for r in rows]
         if failures:
             self.store.record_failures(failures)
@@ -264,7 +287,8 @@ class _Sync:
             self.store.clear_failures(retried)
         for row in rows:
             self.states[row["path"]] = FileState(row["size"], row["mtime"], row["content_hash"], row["metadata"])
-            self.by_hash.setdefault(row["content_hash"], row["id"])
+            if row["page"] is None:
+                self.by_hash.setdefault(row["content_hash"], row["id"])
         self.changed = self.changed or bool(rows or failures)
 
     def _keep_metadata(self, rows: list[dict[str, Any]]) -> None:
@@ -328,6 +352,25 @@ class _Sync:
             rows.append(self._row(item, item.modality, embeddings[index], item.text))
         self.report.embedded += len(rows)
         return rows, failed
+
+    def _embed_documents(self, items: list[ReadItem]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        rows: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        if not items:
+            return rows, failures
+        opts, model = self.options, self.model()
+        for item in items:
+            try:
+                found = page_rows(model, item, modalities=self.store.info.modalities, text_layer=opts.text_layer,
+                                  batch_size=opts.batch_size, dpi=opts.page_dpi, limits=opts.limits,
+                                  thumbnails=opts.thumbnails)
+            except InputError as exc:
+                failures.append(self._failure(item, exc))
+                continue
+            rows += found
+            self.report.embedded += 1
+            self.report.pages += len({r["page"] for r in found})
+        return rows, failures
 
     # -- removal --------------------------------------------------------------------------------------------
     def _remove(self) -> None:

@@ -41,8 +41,8 @@ from omniembed.errors import InputError, OmniEmbedError
 from omniembed.index.errors import SearchQueryError
 from omniembed.index.media_index import MediaIndex
 from omniembed.index.reading import classify
-from omniembed.index.search import MODALITIES, SearchHit
-from omniembed.index.thumbnails import ThumbnailCache
+from omniembed.index.search import FILTERS, SearchHit
+from omniembed.index.thumbnails import ThumbnailCache, default_thumbnail_dir
 from omniembed.optional import require
 
 __all__ = ["MAX_UPLOAD_BYTES", "allowed_file", "create_search_app", "create_search_router", "serve_search_page"]
@@ -77,7 +77,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
     router = fastapi.APIRouter()
-    cache = ThumbnailCache(thumbnail_dir or _default_thumbnail_dir(index.db))
+    cache = ThumbnailCache(thumbnail_dir or default_thumbnail_dir(index.db))
     page = resources.files("omniembed.index").joinpath("static/search.html").read_text(encoding="utf-8")
 
     def urls(request: Any) -> dict[str, str]:
@@ -94,7 +94,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
         if allowed_file(hit.path, roots):
             ref = quote(hit.id, safe="")
             data["file"] = f"{links['file']}?id={ref}"
-            if hit.modality in ("image", "video"):
+            if hit.modality in ("image", "video") or hit.page is not None:
                 data["thumbnail"] = f"{links['thumbnail']}?id={ref}"
         elif hit.path.startswith(("http://", "https://")):
             data["file"] = hit.path
@@ -107,7 +107,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
                                 headers={"Retry-After": "2"})
         if modality in ("", "all"):
             modality = None
-        if modality is not None and modality not in MODALITIES:
+        if modality is not None and modality not in FILTERS:
             return _error(JSONResponse, 400, f"Unknown modality {modality!r}.")
         try:
             hits = index.search(query, top_k=max(1, min(int(top_k), _MAX_TOP_K)), modality=modality, rerank=rerank)
@@ -157,7 +157,7 @@ def create_search_router(index: MediaIndex, *, thumbnail_dir: str | None = None,
     def thumbnail(id: str) -> Any:
         row = served_row(id)
         try:
-            target = cache.get(row["path"], row["modality"], row["content_hash"])
+            target = cache.get(row["path"], row["modality"], row["content_hash"], page=row["page"])
         except (OmniEmbedError, ValueError, OSError) as exc:
             raise fastapi.HTTPException(404, f"No thumbnail: {exc}") from None
         return FileResponse(target, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
@@ -190,14 +190,6 @@ def serve_search_page(index: "MediaIndex | str", host: str = "127.0.0.1", port: 
     app = create_search_app(index, **kwargs)
     print(f"omniembed search page on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def _default_thumbnail_dir(db: str) -> str:
-    if "://" in db:
-        import tempfile
-
-        return os.path.join(tempfile.gettempdir(), "omniembed-thumbnails")
-    return os.path.join(db, "_thumbnails")
 
 
 def _error(response_class: Any, status: int, message: str) -> Any:
