@@ -57,3 +57,24 @@ def test_query_by_example_file(page, corpus, tmp_path):
     assert page.locator("#example-name").inner_text() == "coffee.png"
     assert page.locator("#results .hit").first.locator(".score").inner_text().endswith("1.0000")
     keep_screenshot(page, "search-page-query-by-example.png", tmp_path)
+
+
+def test_document_pages_show_their_thumbnail_and_page_number(browser, pages_page_url, pdf_folder, tmp_path):
+    from support.index_pages import VOLCANO_QUERY
+
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    tab.set_default_timeout(120_000)
+    try:
+        tab.goto(pages_page_url)
+        tab.select_option("#modality", "document")
+        tab.fill("#q", VOLCANO_QUERY)
+        tab.press("#q", "Enter")
+        wait_for_results(tab)
+        first = tab.locator("#results .hit").first
+        assert first.get_attribute("data-path") == pdf_folder["topics.pdf"]
+        assert "topics.pdf — page 7" in first.inner_text()
+        tab.wait_for_function("(() => { const i = document.querySelector('#results .hit img.thumb');"
+                              " return i && i.complete && i.naturalHeight > i.naturalWidth; })()")  # a portrait page
+        keep_screenshot(tab, "search-page-document-pages.png", tmp_path)
+    finally:
+        tab.close()
