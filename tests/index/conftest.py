@@ -1,7 +1,6 @@
 """Fixtures for the media-index tests (defined in support/index_fixtures.py, shared with tests/cli)."""
 
 import pytest
-
 from support.index_fixtures import (  # noqa: F401 - pytest finds fixtures by name in this module
     _quiet,
     corpus,
@@ -23,7 +22,7 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def corpus_page_url(indexed):
+def corpus_page_url(indexed):  # noqa: F811 - the imported fixture
     """`omniembed serve --db` over the indexed media corpus (its model loaded by the server), for the session."""
     from support.index_browser import served_store
 
@@ -40,7 +39,7 @@ def pdf_folder(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def pages_indexed(pdf_folder, omni_model, tmp_path_factory):
+def pages_indexed(pdf_folder, omni_model, tmp_path_factory):  # noqa: F811 - the imported fixture
     """The PDF folder indexed with the four-modality model and --text-layer: per page an image row (tiny CLIP)
     and a text-layer row (the real MiniLM)."""
     from omniembed.index import MediaIndex

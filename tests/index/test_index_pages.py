@@ -141,7 +141,7 @@ def test_command_line_end_to_end(pdf_folder, omni_model_dir, tmp_path):
     assert done.returncode == 3, done.stderr  # the truncated PDF failed; the rest is indexed
     report = json.loads(done.stdout)
     assert report["pages"] == 18 and report["embedded"] == 4
-    failed = [json.loads(line) for line in open(tmp_path / "failed.jsonl")]
+    failed = [json.loads(line) for line in (tmp_path / "failed.jsonl").read_text().splitlines()]
     assert [f["path"] for f in failed] == [str((folder / "broken.pdf").resolve())]
     with document_pages(folder / "photos.pdf", pages=3, dpi=72) as pages:
         next(pages).image.save(tmp_path / "page3.png")
@@ -169,8 +169,9 @@ def test_web_results_carry_the_page_and_its_thumbnail(pages_indexed, pdf_folder,
         assert (first["path"], first["page"]) == (pdf_folder["topics.pdf"], 7) and first["thumbnail"]
         thumb = client.get(first["thumbnail"])
         assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
-        from PIL import Image
         import io
+
+        from PIL import Image
 
         picture = Image.open(io.BytesIO(thumb.content))
         assert max(picture.size) == 320 and picture.size[1] > picture.size[0]  # a portrait page

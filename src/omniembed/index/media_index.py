@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from omniembed.index.errors import ModelMismatchError, SearchQueryError, StoreNotFoundError
+from omniembed.index.pages import DEFAULT_PAGE_DPI
 from omniembed.index.schema import StoreInfo
 from omniembed.index.search import (
     MODALITIES,
@@ -29,7 +30,6 @@ from omniembed.index.search import (
 )
 from omniembed.index.sources import discover
 from omniembed.index.store import ANN_THRESHOLD, Store, write_lock
-from omniembed.index.pages import DEFAULT_PAGE_DPI
 from omniembed.index.sync import SyncOptions, SyncReport, run_sync
 from omniembed.index.thumbnails import ThumbnailCache, default_thumbnail_dir
 

@@ -26,9 +26,9 @@ from omniembed.errors import InputError, MediaDecodeError
 from omniembed.index.schema import MAX_STORED_TEXT
 from omniembed.index.sources import Source
 from omniembed.inputs import FetchPolicy, MediaLimits
+from omniembed.inputs.detect import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from omniembed.inputs.sniff import sniff_media
 from omniembed.inputs.sources import read_source
-from omniembed.inputs.detect import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = ["MEDIA_EXTENSIONS", "TEXT_EXTENSIONS", "ReadItem", "classify", "read_item"]
 

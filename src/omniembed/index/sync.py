@@ -94,8 +94,8 @@ class SyncReport:
 
     def summary(self) -> str:
         pages = f" with {self.pages} document pages" if self.pages else ""
-        parts = [f"indexed {self.indexed} (embedded {self.embedded}{pages}, reused {self.reused}, "
-                 f"touched {self.touched})",
+        parts = [(f"indexed {self.indexed} (embedded {self.embedded}{pages}, reused {self.reused}, "
+                  f"touched {self.touched})"),
                  f"unchanged {self.unchanged}", f"removed {self.removed}", f"failed {len(self.failed)}"]
         if self.ignored:
             parts.append(f"ignored {self.ignored} (not media or text)")
