@@ -9,7 +9,7 @@ STAMP := $(VENV)/.omniembed-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast bench bench-ref clean
+.PHONY: install demo test test-fast bench bench-ref clean browser
 
 install: $(STAMP)
 
@@ -27,12 +27,25 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 # tests/ and the docstring examples of src/ (pyproject: testpaths, --doctest-modules); the 15 slowest tests listed.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q --durations=15
 
 # The inner loop: everything but the tests marked slow (real weights, examples in subprocesses).
-test-fast: $(STAMP)
+test-fast: $(STAMP) browser
 	$(PY) -m pytest -q -m "not slow"
+
+# The search page's browser test drives Debian's chromium through Playwright (no browser download). On a clean
+# Debian/Ubuntu machine running as root (CI), install it; otherwise say how, and stop: that test is never skipped.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+		else \
+			echo "chromium is missing: run 'sudo apt-get install --no-install-recommends chromium' (needed by make test)" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

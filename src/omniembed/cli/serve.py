@@ -28,6 +28,7 @@ examples:
   omniembed serve --model clip=openai/clip-vit-base-patch32 --model minilm=./models/minilm \\
                   --reranker cross-encoder/ms-marco-MiniLM-L6-v2 --port 8080
   OMNIEMBED_API_KEY=s3cret omniembed serve ./my-model --host 0.0.0.0 --allow-local-files /srv/media
+  omniembed serve --db photos.db      # + the search page of a store (omniembed index) on /, with its model
 
   curl http://127.0.0.1:8000/v1/embeddings -H 'Content-Type: application/json' \\
        -d '{"model": "minilm", "input": ["a photo of a cat", "https://example.com/cat.jpg"]}'
@@ -72,6 +73,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--graceful-timeout", type=float, default=30.0, metavar="S",
                    help="on shutdown, seconds to wait for requests in flight (default 30)")
     p.add_argument("--access-log", action="store_true", help="log every request (uvicorn's access log)")
+    p.add_argument("--db", default=None, metavar="DB",
+                   help="also serve the search page of this store (made by omniembed index) on /; the store's "
+                        "model is served too unless a MODEL given here is it")
     return p
 
 
@@ -86,8 +90,8 @@ def model_specs(args: argparse.Namespace) -> list[Any]:
 class _Announcer:
     """Prints the URL and the models once the socket is bound and the models are loaded (in either order)."""
 
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
+    def __init__(self, settings: Any, search_page: str | None = None) -> None:
+        self.settings, self.search_page = settings, search_page
         self.url: str | None = None
         self.state: Any = None
         self._lock = threading.Lock()
@@ -120,6 +124,8 @@ class _Announcer:
             if info.get("prompts"):
                 extra += f"  prompts: {', '.join(info['prompts'])}"
             lines.append(f"  {served.kind:<9}  {served.name}  [{what}]{extra}")
+        if self.search_page:
+            lines.append(f"  search page {self.url}/  (store {self.search_page})")
         auth = "API key required" if self.settings.api_key else "no API key"
         lines.append(f"ready ({auth}; Ctrl-C to stop)")
         print("\n".join(lines), flush=True)
@@ -133,8 +139,14 @@ def run(args: argparse.Namespace) -> int:
     from omniembed.server import ServerSettings, create_app, load_models
 
     specs = model_specs(args)
+    page = None
+    if args.db:
+        from omniembed.index.serving import ServedSearchPage
+
+        page = ServedSearchPage(args.db, specs)
+        specs = page.specs
     if not specs:
-        print("omniembed serve: error: give at least one MODEL, --model or --reranker", file=sys.stderr)
+        print("omniembed serve: error: give at least one MODEL, --model, --reranker or --db", file=sys.stderr)
         return 2
     settings = ServerSettings(
         host=args.host, port=args.port, api_key=args.api_key or os.environ.get("OMNIEMBED_API_KEY") or None,
@@ -149,9 +161,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"omniembed serve: warning: listening on {settings.host} without an API key; anyone who can reach "
               "this port can use it (set --api-key or OMNIEMBED_API_KEY)", file=sys.stderr)
 
-    announcer = _Announcer(settings)
-    app = create_app(lambda: load_models(specs, device=settings.device), settings)
+    announcer = _Announcer(settings, args.db)
+    app = create_app(lambda: load_models(specs, device=settings.device), settings,
+                     extra_routers=[page.router] if page else ())
     state = app.state.omniembed
+    if page is not None:
+        state.on_ready.append(page.ready)  # before the announcer: "ready" means the page searches too
     config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="on",
                             log_level="debug" if args.debug else "warning", access_log=args.access_log,
                             timeout_graceful_shutdown=args.graceful_timeout, server_header=False)
