@@ -3,7 +3,8 @@
 A text model or a CrossEncoder is one graph (``forward``) in ``file_name`` (``model.onnx``). A dual encoder (CLIP,
 SigLIP, ALIGN…: a ``text_config`` and a ``vision_config`` under a ``…Model`` architecture) is one graph per tower,
 ``get_text_features`` in ``text_<file_name>`` and ``get_image_features`` in ``image_<file_name>``
-(``onnx/text_model.onnx``, ``onnx/image_model.onnx``); each returns the projected embedding as ``pooler_output``.
+(``onnx/text_model.onnx``, ``onnx/image_model.onnx``; OpenVINO's ``openvino_text_model.xml``, as its files must
+start with ``openvino``); each returns the projected embedding as ``pooler_output``.
 
 Example:
     >>> import transformers
@@ -54,5 +55,12 @@ def graphs_for(config: Any, task: str, file_name: str) -> list[Graph]:
     check_task(task)
     if is_dual_encoder(config, task):
         folder, base = os.path.split(file_name)
-        return [Graph(method, "pooler_output", os.path.join(folder, f"{tower}_{base}")) for tower, method in TOWERS.items()]
+        return [Graph(method, "pooler_output", os.path.join(folder, tower_file(tower, base)))
+                for tower, method in TOWERS.items()]
     return [Graph("forward", TASK_OUTPUTS[task], file_name)]
+
+
+def tower_file(tower: str, base: str) -> str:
+    if base.startswith("openvino"):
+        return base.replace("openvino", f"openvino_{tower}", 1)
+    return f"{tower}_{base}"
