@@ -20,7 +20,7 @@ import tempfile
 from typing import Any
 
 from omniembed.backends import files as backend_files
-from omniembed.backends.export import export_onnx
+from omniembed.backends.export import AUDIO_INPUTS, IMAGE_INPUTS, TEXT_INPUTS, export_onnx
 from omniembed.backends.loader import load_compiled
 from omniembed.backends.session import CompiledModel
 from omniembed.errors import ModelLoadError
@@ -28,6 +28,7 @@ from omniembed.optional import require
 
 OPENVINO_FILES = backend_files.OPENVINO
 RUNTIME_KEYS = ("ov_config", "device")
+KNOWN_INPUTS = TEXT_INPUTS + IMAGE_INPUTS + AUDIO_INPUTS
 # OpenVINO's CPU plugin runs in bf16 on CPUs that have it unless told otherwise: keep the torch backend's numbers
 FP32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
@@ -55,13 +56,19 @@ class OpenVINOModel(CompiledModel):
             except RuntimeError as exc:
                 raise ModelLoadError(f"OpenVINO could not load {file!r}: {exc}") from exc
             output = graphs[method].output
-            names = tuple(p.get_any_name() for p in compiled.inputs)
+            names = tuple(_input_name(p) for p in compiled.inputs)
             model._runners[method] = (_runner(compiled, output), names, output)
             model.compiled[method] = compiled
         return model
 
     def companions(self, path: str) -> list[str]:
         return [path, os.path.splitext(path)[0] + ".bin"]
+
+
+def _input_name(port: Any) -> str:
+    """A port may carry several tensor names (the converter adds internal ones): prefer the processor's."""
+    names = port.get_names()
+    return next((n for n in KNOWN_INPUTS if n in names), port.get_any_name())
 
 
 def _runner(compiled: Any, output: str):
