@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from omniembed.errors import ConfigError
+
+_DEFAULTS = {"token_type_ids": torch.zeros_like, "attention_mask": torch.ones_like}
 # A runner: numpy inputs by name → the output array
 Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -46,10 +49,12 @@ class CompiledModel:
         feed = {}
         for name in names:
             value = inputs.get(name)
-            if value is None and name == "token_type_ids" and "input_ids" in inputs:
-                value = torch.zeros_like(inputs["input_ids"])  # tokenizers without segment ids (the reference's rule)
+            if value is None and name in _DEFAULTS and torch.is_tensor(inputs.get("input_ids")):
+                # what transformers assumes when the input is left out (SigLIP's processor gives no mask)
+                value = _DEFAULTS[name](inputs["input_ids"])
             if value is None:
-                raise KeyError(f"The {self.backend} model needs the input {name!r}; the processor did not produce it.")
+                raise ConfigError(f"The {self.backend} model needs the input {name!r}; the processor did not "
+                                  "produce it.")
             feed[name] = value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value)
         return {output: torch.from_numpy(np.ascontiguousarray(runner(feed)))}
 
