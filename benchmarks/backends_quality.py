@@ -19,8 +19,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_backends import FOLDER, prepare  # noqa: E402
-from bench_text import corpus  # noqa: E402
+from bench_backends import FOLDER, prepare
+from bench_text import corpus
 
 
 def knn_overlap(queries: np.ndarray, docs: np.ndarray, ref_queries: np.ndarray, ref_docs: np.ndarray, k: int = 10):

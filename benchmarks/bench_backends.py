@@ -20,8 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_text import corpus  # noqa: E402
-from common import CACHE, main  # noqa: E402
+from bench_text import corpus
+from common import CACHE, main
 
 FOLDER = CACHE / "minilm_backends"
 QUANTIZED = "onnx/model_qint8_avx512_vnni.onnx"

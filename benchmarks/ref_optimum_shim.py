@@ -14,9 +14,8 @@ from __future__ import annotations
 def install() -> None:
     import huggingface_hub
     import torch
-    import transformers.modeling_utils as modeling_utils
-    import transformers.utils as utils
-    import transformers.utils.generic as generic
+    from transformers import modeling_utils, utils
+    from transformers.utils import generic
 
     if not hasattr(utils, "is_offline_mode"):
         utils.is_offline_mode = huggingface_hub.is_offline_mode

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from support.backend_models import copy_folder, tiny_reranker
 
 

@@ -6,11 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
+from support.backend_models import cosines
 
 from omniembed import SentenceTransformer
 from omniembed.backends import export_dynamic_quantized_onnx_model
 from omniembed.backends.quantize import QuantizationConfig
-from support.backend_models import cosines
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("quiet_transformers")]
 

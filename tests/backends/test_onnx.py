@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from support.backend_models import TEXTS, cosines
 
 from omniembed import CrossEncoder, SentenceTransformer
 from omniembed.backends.onnx import OnnxModel
 from omniembed.errors import ConfigError, MissingDependencyError, ModelLoadError
-from support.backend_models import TEXTS, cosines
 
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 
@@ -56,7 +56,7 @@ def test_token_embeddings_and_rankings_match_torch(onnx_bert_dir):
     for got, want in zip(tokens, expected):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
     query = torch_model.encode("a man eats")
-    order = lambda m: np.argsort(-m.similarity(m.encode("a man eats"), m.encode(TEXTS)).numpy()[0])  # noqa: E731
+    order = lambda m: np.argsort(-m.similarity(m.encode("a man eats"), m.encode(TEXTS)).numpy()[0])
     assert list(order(onnx_model)) == list(order(torch_model))
     assert query.shape == (torch_model.get_embedding_dimension(),)
 

@@ -7,12 +7,12 @@ import os
 
 import numpy as np
 import pytest
+from support.backend_models import TEXTS, cosines
 
 from omniembed import CrossEncoder, SentenceTransformer
 from omniembed.backends import export_static_quantized_openvino_model
 from omniembed.backends.openvino import OpenVINOModel
 from omniembed.errors import ConfigError
-from support.backend_models import TEXTS, cosines
 
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 pytest.importorskip("openvino")

@@ -7,12 +7,12 @@ import shutil
 
 import numpy as np
 import pytest
+from support.backend_models import TEXTS, cosines
 
 from omniembed import SentenceTransformer
 from omniembed.backends import export_dynamic_quantized_onnx_model, export_optimized_onnx_model
 from omniembed.backends.quantize import QuantizationConfig
 from omniembed.errors import ConfigError
-from support.backend_models import TEXTS, cosines
 
 pytestmark = pytest.mark.usefixtures("quiet_transformers")
 

@@ -9,6 +9,8 @@ per-tensor weights (``QuantizationConfig(per_channel=False)``) are smaller and c
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,13 +71,25 @@ def quantize_file(source: str, target: str, config: QuantizationConfig) -> None:
 
     if config.weights_dtype not in ("qint8", "quint8"):
         raise ConfigError(f"weights_dtype must be 'qint8' or 'quint8', got {config.weights_dtype!r}.")
-    quantize_dynamic(
-        source, target, per_channel=config.per_channel, reduce_range=config.reduce_range,
-        weight_type=QuantType.QInt8 if config.weights_dtype == "qint8" else QuantType.QUInt8,
-        op_types_to_quantize=list(config.operators_to_quantize or IntegerOpsRegistry),
-        extra_options={"WeightSymmetric": config.weights_symmetric, "ActivationSymmetric": False,
-                       "MatMulConstBOnly": True},
-    )
+    with _quiet_root_logger():  # ONNX Runtime logs a pre-processing hint on the root logger at every call
+        quantize_dynamic(
+            source, target, per_channel=config.per_channel, reduce_range=config.reduce_range,
+            weight_type=QuantType.QInt8 if config.weights_dtype == "qint8" else QuantType.QUInt8,
+            op_types_to_quantize=list(config.operators_to_quantize or IntegerOpsRegistry),
+            extra_options={"WeightSymmetric": config.weights_symmetric, "ActivationSymmetric": False,
+                           "MatMulConstBOnly": True},
+        )
+
+
+@contextmanager
+def _quiet_root_logger():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 def export_static_quantized_openvino_model(model: Any, quantization_config: Any = None,
