@@ -16,7 +16,7 @@ CAPTIONS = ["a photo of a cat", "a red square", "two dogs playing in the snow"]
 
 
 @pytest.mark.parametrize("family", ["clip", "siglip"])
-@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+@pytest.mark.parametrize("backend", ["onnx", pytest.param("openvino", marks=pytest.mark.slow)])
 def test_towers_equal_torch_and_save(model_dirs, images, tmp_path, family, backend):
     if backend == "openvino":
         pytest.importorskip("openvino")

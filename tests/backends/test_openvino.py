@@ -46,6 +46,7 @@ def test_cross_encoder_equal_torch(reranker_dir):
                                atol=1e-6)
 
 
+@pytest.mark.slow
 def test_static_quantization_writes_a_loadable_int8_model(bert_copy):
     model = SentenceTransformer(bert_copy, backend="openvino", device="cpu")
     fp32 = model.encode(TEXTS)
