@@ -90,7 +90,7 @@ class ModelBase(nn.Sequential):
             loaded = list(modules)
         elif model_name_or_path is not None:
             path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
-                                        token=token, local_files_only=local_files_only)
+                                        token=token, local_files_only=local_files_only, backend=backend)
             self.model_path = path
             saved, loaded = self._load_folder(path)
         else:

@@ -174,6 +174,19 @@ def _family_processor_builders() -> list[Callable[..., Any]]:
 
 #: (path, model_type, processor_kwargs=, hub_kwargs=) → a processor, or None to fall through to AutoProcessor
 PROCESSOR_BUILDERS: list[Callable[..., Any]] = _family_processor_builders()
+def load_onnx_model(path: str, config, **kwargs: Any) -> Any:
+    from omniembed.backends.onnx import load_onnx_model as load  # needs the [onnx] extra: imported on use
+
+    return load(path, config, **kwargs)
+
+
+def load_openvino_model(path: str, config, **kwargs: Any) -> Any:
+    from omniembed.backends.openvino import load_openvino_model as load  # the [openvino] extra
+
+    return load(path, config, **kwargs)
+
 
 #: backend name → model loader (``load_model`` dispatches here; see the module docstring)
-BACKENDS: dict[str, Callable[..., Any]] = {"torch": load_torch_model}
+BACKENDS: dict[str, Callable[..., Any]] = {
+    "torch": load_torch_model, "onnx": load_onnx_model, "openvino": load_openvino_model,
+}

@@ -31,8 +31,10 @@ def resolve_model_folder(
     revision: str | None = None,
     token: bool | str | None = None,
     local_files_only: bool = False,
+    backend: str = "torch",
 ) -> str:
-    """Return a local folder holding the model; download (or read from the cache) for a hub id."""
+    """Return a local folder holding the model; download (or read from the cache) for a hub id. With
+    ``backend="onnx"`` / ``"openvino"`` the repository's files of that backend are downloaded too."""
     path = os.path.expanduser(str(model_name_or_path))
     if os.path.isdir(path):
         return path
@@ -44,17 +46,21 @@ def resolve_model_folder(
     if path.count("/") > 1 or path.startswith((".", "/", "~")) or os.sep != "/" and os.sep in path:
         raise ModelNotFoundError(f"Path {model_name_or_path} not found")
     repo_id = path if "/" in path else f"sentence-transformers/{path}"
-    return _snapshot(repo_id, cache_folder, revision, token, local_files_only)
+    return _snapshot(repo_id, cache_folder, revision, token, local_files_only, backend)
 
 
-def _snapshot(repo_id, cache_folder, revision, token, local_files_only) -> str:
+# the files a compiled backend reads, which a torch load skips
+_BACKEND_FILES = {"onnx": ("*.onnx", "onnx/*"), "openvino": ("openvino/*",)}
+
+
+def _snapshot(repo_id, cache_folder, revision, token, local_files_only, backend="torch") -> str:
     from huggingface_hub import snapshot_download
     from huggingface_hub.utils import HfHubHTTPError
 
     offline = local_files_only or os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}
     kwargs = dict(repo_id=repo_id, revision=revision, cache_dir=cache_folder, token=token)
     try:
-        ignore = list(_NEVER_READ)
+        ignore = [p for p in _NEVER_READ if p not in _BACKEND_FILES.get(backend, ())]
         if not offline:
             ignore += _redundant_pickles(repo_id, revision, token)
         return snapshot_download(**kwargs, local_files_only=offline, ignore_patterns=ignore)
