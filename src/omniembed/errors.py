@@ -31,9 +31,12 @@ __all__ = [
     "MediaFetchError",
     "MediaTooLargeError",
     "MissingDependencyError",
+    "ModelAccessError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelOfflineError",
     "ModelPathIsFileError",
+    "ModelRevisionNotFoundError",
     "OmniEmbedError",
     "RemoteCodeError",
     "UnsupportedInputError",
@@ -60,6 +63,19 @@ class ModelLoadError(OmniEmbedError, OSError):
 
 class ModelNotFoundError(ModelLoadError, FileNotFoundError):
     """The local path or hub id does not exist (or is not reachable offline)."""
+
+
+class ModelOfflineError(ModelNotFoundError, ConnectionError):
+    """The model is not on this machine, and the Hugging Face Hub cannot be asked for it: ``HF_HUB_OFFLINE`` /
+    ``local_files_only`` is set, or the network or the hub is unreachable."""
+
+
+class ModelRevisionNotFoundError(ModelNotFoundError):
+    """The hub repository exists, but not the requested ``revision`` (branch, tag or commit)."""
+
+
+class ModelAccessError(ModelLoadError, PermissionError):
+    """The hub repository is gated or private, or the token was refused: it exists, but not for this caller."""
 
 
 class RemoteCodeError(ModelLoadError):
