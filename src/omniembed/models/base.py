@@ -14,6 +14,7 @@ from torch import nn
 
 from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
+from omniembed.models.media_argument import media_options
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
@@ -181,7 +182,8 @@ class ModelBase(nn.Sequential):
             show = logging.getLogger("omniembed").getEffectiveLevel() <= logging.INFO
         return runtime.CallContext(
             model=self, prompt=prompt, batch_size=batch_size, device=self.device, on_error=on_error,
-            media=media if media is not None else getattr(self, "media", None), processing_kwargs=processing_kwargs,
+            media=media_options(media) if media is not None else getattr(self, "media", None),
+            processing_kwargs=processing_kwargs,
             forward_kwargs=dict(forward_kwargs or {}), num_workers=num_workers, show_progress_bar=bool(show),
         )
 
@@ -200,6 +202,15 @@ class ModelBase(nn.Sequential):
         return run_stack(self, features, kwargs)
 
     # -- properties -----------------------------------------------------------------------------------------
+    @property
+    def media(self) -> Any:
+        """The default :class:`~omniembed.inputs.MediaOptions` of this model's calls (None: the defaults)."""
+        return self.__dict__.get("_media")
+
+    @media.setter
+    def media(self, value: Any) -> None:
+        self.__dict__["_media"] = media_options(value)
+
     @property
     def device(self) -> torch.device:
         for tensor in self.parameters():
