@@ -14,6 +14,7 @@ from torch import nn
 
 from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
+from omniembed.models.devices import check_device
 from omniembed.models.media_argument import media_options
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
@@ -100,7 +101,7 @@ class ModelBase(nn.Sequential):
         self.model_card_data = model_card_data
         self._init_prompts(prompts, default_prompt_name, saved)
         self._apply_saved_config(saved)
-        self.to(device or default_device())
+        self.to(check_device(device) if device is not None else default_device())
 
     # -- loading --------------------------------------------------------------------------------------------
     def _load_folder(self, path: str) -> tuple[dict[str, Any], list[nn.Module]]:
@@ -174,7 +175,7 @@ class ModelBase(nn.Sequential):
         if batch_size is None or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}.")
         check_on_error(on_error)
-        if device is not None and torch.device(device) != self.device:
+        if device is not None and check_device(device) != self.device:
             self.to(device)
         self.eval()
         show = show_progress_bar
