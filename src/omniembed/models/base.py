@@ -16,6 +16,7 @@ from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
 from omniembed.models.devices import check_device
 from omniembed.models.media_argument import media_options
+from omniembed.models.quiet import quiet_transformers
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
@@ -94,7 +95,8 @@ class ModelBase(nn.Sequential):
             path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
                                         token=token, local_files_only=local_files_only)
             self.model_path = path
-            saved, loaded = self._load_folder(path)
+            with quiet_transformers():
+                saved, loaded = self._load_folder(path)
         else:
             raise ConfigError(f"{self.model_type} needs `model_name_or_path` or `modules`.")
         super().__init__(OrderedDict((str(i), m) for i, m in enumerate(loaded)))
@@ -275,7 +277,8 @@ class ModelBase(nn.Sequential):
         path = str(path)
         os.makedirs(path, exist_ok=True)
         disk.write_model_config(path, self._config_to_save())
-        disk.save_modules(path, list(self), safe_serialization=safe_serialization)
+        with quiet_transformers():
+            disk.save_modules(path, list(self), safe_serialization=safe_serialization)
         if create_model_card and not os.path.isfile(os.path.join(path, "README.md")):
             with open(os.path.join(path, "README.md"), "w", encoding="utf-8") as handle:
                 handle.write(self._model_card(model_name))

@@ -282,6 +282,10 @@ class Transformer(Module):
             return
         features["attention_mask"] = audio.frame_mask(valid.to(tokens.device), tokens.shape[1])
 
+    def __repr__(self) -> str:
+        # The reference's compact form (its config and architecture), not the transformers module tree
+        return f"Transformer({ {**self.get_config_dict(), 'architecture': type(self.auto_model).__name__} })"
+
     # -- saving / loading -----------------------------------------------------------------------------------
     def get_config_dict(self) -> dict[str, Any]:
         config: dict[str, Any] = {

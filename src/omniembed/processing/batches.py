@@ -225,7 +225,7 @@ def run_batches(
         if loaded_jobs:
             run(loaded_jobs, values)
         if progress is not None:
-            progress.update(len(batch))
+            progress.update(1)
     return results, failures
 
 
