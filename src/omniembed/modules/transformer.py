@@ -34,6 +34,7 @@ from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
+from omniembed.quiet import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
@@ -303,7 +304,8 @@ class Transformer(Module):
 
     def save(self, output_path: str, *, safe_serialization: bool = True) -> None:
         os.makedirs(output_path, exist_ok=True)
-        self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
+        with quiet_transformers():  # no "Writing model shards" bar on a plain save
+            self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
         self.processor.save_pretrained(output_path)
         # Not key-sorted: the order of modality_config is the order of `modalities` (['text', 'image', 'message'])
         with open(os.path.join(output_path, CONFIG_NAME), "w", encoding="utf-8") as handle:

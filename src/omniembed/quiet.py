@@ -6,7 +6,7 @@ INFO or DEBUG). Weights missing from a checkpoint are still reported, by omniemb
 Example:
     >>> import logging
     >>> from transformers.utils import logging as hf_logging
-    >>> from omniembed.models.quiet import quiet_transformers
+    >>> from omniembed.quiet import quiet_transformers
     >>> with quiet_transformers():
     ...     hf_logging.is_progress_bar_enabled(), hf_logging.get_verbosity() == logging.ERROR
     (False, True)
