@@ -11,6 +11,7 @@ Router pick their query and document routes from the same calls.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from PIL import Image, ImageDraw
 
