@@ -1,7 +1,9 @@
-"""Run every benchmark in turn and print their tables (``make bench``).
+"""Run every benchmark in turn and print their tables (``make bench``); ``run_all.py NAME ...`` runs only the
+scripts whose file names start with one of the NAMEs.
 
 Each script compares omniembed with sentence-transformers, which lives in its own virtualenv
-(``make bench-ref`` or ``$OMNIEMBED_REF_PYTHON``); without it, only omniembed's figures are printed. With
+(``make bench-ref`` or ``$OMNIEMBED_REF_PYTHON``); without it, only omniembed's figures are printed and the
+compatibility checks (``compat_*``, which need both libraries) are skipped with a message. With
 ``$OMNIEMBED_BASELINE_SRC`` pointing at another omniembed source tree, that tree runs as a third side and its
 outputs are compared with this checkout's (they must be identical).
 """
@@ -11,6 +13,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+
+from common import reference_python
 
 HERE = Path(__file__).resolve().parent
 # Sizes chosen so a full sweep (five interleaved rounds per side) takes about half an hour on a busy 2-core machine.
@@ -27,12 +31,21 @@ SCRIPTS = [
 ]
 
 
-def main() -> int:
+def main(only: list[str]) -> int:
     failed = []
+    have_reference = reference_python() is not None
+    if not have_reference:
+        print("sentence-transformers' virtualenv was not found (`make bench-ref` builds it in benchmarks/.ref-venv, or "
+              "set $OMNIEMBED_REF_PYTHON): omniembed's figures only, and the compatibility checks are skipped.")
     for script, *args in SCRIPTS:
+        if only and not script.startswith(tuple(only)):
+            continue
         name = " ".join([script, *args])
+        if script.startswith("compat_") and not have_reference:
+            print(f"\n===== {name}: skipped (needs the reference virtualenv) =====", flush=True)
+            continue
         print(f"\n===== {name} =====", flush=True)
-        if subprocess.run([sys.executable, str(HERE / script), *args]).returncode != 0:
+        if subprocess.run([sys.executable, str(HERE / script), *args], check=False).returncode != 0:
             failed.append(name)
     if failed:
         print(f"\nFailed: {', '.join(failed)}")
@@ -40,4 +53,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

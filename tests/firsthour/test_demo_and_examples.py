@@ -33,7 +33,7 @@ def test_demo_searches_text_and_compares_real_speech(whisper_encoder_dir):
     assert "A person rides an animal.\n    0.580  A man is riding a horse." in out
     # audio: speech is closer to speech than to a tone or noise
     rows = {m.group(1).strip(): [float(x) for x in m.group(2).split()]
-            for m in re.finditer(r"^ {2}([ \w]{12}) ((?: +-?\d\.\d{3}){5})$", out, re.M)}
+            for m in re.finditer(r"^ {2}([ \w]{12}) ((?: +-?\d\.\d{3}){5})$", out, re.MULTILINE)}
     assert set(rows) == {"hello", "dog", "weather", "tone 440 Hz", "noise"}
     for clip in ("hello", "dog", "weather"):
         speech = [rows[clip][i] for i, other in enumerate(rows) if other not in (clip, "tone 440 Hz", "noise")]

@@ -36,7 +36,7 @@ ANSWERS = {
 
 
 class _FakeHub(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         self.server.requests.append(self.path)
         status, code = ANSWERS.get(self.path.split("?")[0], (404, "RepoNotFound"))
         self.send_response(status)

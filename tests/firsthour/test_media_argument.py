@@ -56,6 +56,6 @@ def test_media_options_checks_its_fetch_field():
 
 def test_a_dict_media_option_really_applies(text_model, monkeypatch):
     """The converted dict is what the decoders see: a URL refused by fetch.enabled=False."""
-    emb, failures = text_model.encode(["a", {"image": "http://example.com/x.png"}], on_error="skip",
+    _, failures = text_model.encode(["a", {"image": "http://example.com/x.png"}], on_error="skip",
                                       return_failures=True, media={"fetch": {"enabled": False}})
     assert [f.index for f in failures] == [1]

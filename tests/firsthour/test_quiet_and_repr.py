@@ -41,9 +41,9 @@ def test_print_model_is_the_reference_compact_form(minilm_dir):
     text = repr(SentenceTransformer(minilm_dir, device="cpu"))
     assert text.splitlines() == [
         "SentenceTransformer(",
-        "  (0): Transformer({'transformer_task': 'feature-extraction', 'modality_config': {'text': {'method': "
-        "'forward', 'method_output_name': 'last_hidden_state'}}, 'module_output_name': 'token_embeddings', "
-        "'max_seq_length': 256, 'architecture': 'BertModel'})",
+        ("  (0): Transformer({'transformer_task': 'feature-extraction', 'modality_config': {'text': {'method': "
+         "'forward', 'method_output_name': 'last_hidden_state'}}, 'module_output_name': 'token_embeddings', "
+         "'max_seq_length': 256, 'architecture': 'BertModel'})"),
         "  (1): Pooling({'embedding_dimension': 384, 'pooling_mode': 'mean', 'include_prompt': True})",
         "  (2): Normalize({'module_input_name': 'sentence_embedding', 'module_output_name': 'sentence_embedding'})",
         ")",

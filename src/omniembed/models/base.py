@@ -16,10 +16,10 @@ from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
 from omniembed.models.devices import check_device
 from omniembed.models.media_argument import media_options
-from omniembed.quiet import quiet_transformers
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
+from omniembed.quiet import quiet_transformers
 from omniembed.serialization import folder as disk
 from omniembed.serialization.hub import resolve_model_folder
 

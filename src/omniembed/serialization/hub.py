@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -79,7 +80,7 @@ def hub_offline() -> bool:
 def _snapshot(repo_id, cache_folder, revision, token, local_files_only) -> str:
     from huggingface_hub import snapshot_download
 
-    kwargs = dict(repo_id=repo_id, revision=revision, cache_dir=cache_folder, token=token)
+    kwargs = {"repo_id": repo_id, "revision": revision, "cache_dir": cache_folder, "token": token}
     if local_files_only or hub_offline():
         why = "local_files_only=True" if local_files_only else "HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set"
         return _cached(repo_id, kwargs, f"hub access is off ({why})")
@@ -111,10 +112,8 @@ def _repo_files(repo_id: str, revision: str | None, token) -> list[str]:
 def _cached(repo_id: str, kwargs: dict[str, Any], why: str) -> str:
     from huggingface_hub import snapshot_download
 
-    try:
+    with contextlib.suppress(Exception):  # any cache miss means the same thing here
         return snapshot_download(**kwargs, local_files_only=True, ignore_patterns=_NEVER_READ)
-    except Exception:  # noqa: BLE001 - any cache miss means the same thing here
-        pass
     hint = ""
     package = _PYPI_COPIES.get(repo_id)
     if package is not None:
