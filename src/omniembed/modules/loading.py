@@ -74,11 +74,14 @@ def load_torch_model(path: str, config, *, task: str, model_kwargs: dict, hub_kw
     architectures = getattr(config, "architectures", None) or []
     if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
         cls = _model_class(config.model_type, _ENCODER_ONLY[config.model_type])
-        if not architectures or architectures[0] == cls.__name__:
+        try:  # an encoder folder; or a full checkpoint whose keys the encoder class reads (T5: ``encoder.*``)
             return from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, strict=True)
-        # A full encoder-decoder checkpoint: only its encoder embeds. Its weights sit under the full model's prefix
-        # (Whisper: ``model.encoder.*``), which the encoder class alone does not match, so build the full model and
-        # keep its encoder (saving this module then writes the encoder alone).
+        except ModelLoadError:
+            if not architectures or architectures[0] == cls.__name__:
+                raise
+        # A full encoder-decoder checkpoint whose encoder weights sit under the full model's prefix (Whisper:
+        # ``model.encoder.*``): build the full model and keep its encoder, the part that embeds (saving this module
+        # then writes the encoder alone).
         logger.info("Using the encoder (%s) of the %s checkpoint at %s: it is the part that embeds.",
                     cls.__name__, architectures[0], path)
         full = from_pretrained_checked(transformers.AutoModel, path, config, kwargs, hub_kwargs, strict=True)
