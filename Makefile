@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@echo "==> Creating the virtualenv $(VENV) (needs Python's venv module: apt install python3-venv)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	@echo "==> Installing $(TORCH_SPEC) (the CPU build; the longest step, a few minutes the first time)"
+	@echo "==> Installing torch ($(TORCH_SPEC), the CPU build): the longest step, a few minutes the first time"
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
 	@echo "==> Installing omniembed with every extra and the test tools (transformers, PyAV, Pillow, Ray...)"
 	$(PY) -m pip install --quiet -e ".[all,test]"

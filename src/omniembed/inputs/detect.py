@@ -130,6 +130,13 @@ def _detect_string(text: str, supported: Sequence[Modality] | None) -> str:
             sniffed = _for_model(sniffed, supported)
             if supported is None or sniffed in supported:
                 return sniffed
+        if supported is not None and "text" not in supported:
+            # A model without text cannot take the string as text anyway: a path with a media extension names a
+            # file that is missing, and the loader says so (MediaFileNotFoundError) instead of "text unsupported".
+            lowered = text.lower()
+            for modality, extensions in _EXTENSIONS:
+                if lowered.endswith(extensions) and modality in supported:
+                    return modality
     return "text"
 
 
