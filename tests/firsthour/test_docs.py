@@ -18,7 +18,7 @@ GETTING_STARTED = (ROOT / "docs" / "getting-started.md").read_text()
 
 
 def python_blocks(text: str) -> list[str]:
-    return re.findall(r"^ *```python\n(.*?)^ *```", text, re.S | re.M)
+    return re.findall(r"^ *```python\n(.*?)^ *```", text, re.DOTALL | re.MULTILINE)
 
 
 def _dedent(block: str) -> str:
@@ -46,13 +46,13 @@ def test_getting_started_code_runs(whisper_encoder_dir, model_dirs, tmp_path, mo
 def test_getting_started_error_table_matches_the_classes():
     from omniembed import errors
 
-    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", GETTING_STARTED, re.M)
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", GETTING_STARTED, re.MULTILINE)
     assert len(rows) == 4
     for name, builtins in rows:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.ModelLoadError) and issubclass(cls, OSError)
         for builtin in re.findall(r"`(\w+)`", builtins):
-            assert issubclass(cls, getattr(__builtins__, builtin, None) or eval(builtin)), (name, builtin)  # noqa: S307
+            assert issubclass(cls, getattr(__builtins__, builtin, None) or eval(builtin)), (name, builtin)
 
 
 def test_readme_offline_models_snippet_runs(whisper_encoder_dir, monkeypatch):
@@ -70,12 +70,12 @@ def test_readme_semantic_search_sample_is_real(minilm_dir):
 
     model = SentenceTransformer(minilm_dir, device="cpu")
     tour = python_blocks(README)[1]
-    sentences = eval(re.search(r"^sentences = (\[.*\])$", tour, re.M).group(1))  # noqa: S307 - the README's list
+    sentences = eval(re.search(r"^sentences = (\[.*\])$", tour, re.MULTILINE).group(1))
     query = model.encode_query("Which day is sunny?")
     docs = model.encode_document(sentences)
     hits = semantic_search(query, docs, top_k=2)
     shown = re.search(r"# (\[\[\{'corpus_id'.*\]\])", README).group(1)
-    assert [[{"corpus_id": h["corpus_id"], "score": round(h["score"], 4)} for h in hits[0]]] == eval(shown)  # noqa: S307
+    assert [[{"corpus_id": h["corpus_id"], "score": round(h["score"], 4)} for h in hits[0]]] == eval(shown)
 
 
 def test_readme_set_up_names_its_prerequisites_and_make_says_what_it_does():
