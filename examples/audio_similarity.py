@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from omniembed import SentenceTransformer
+from omniembed.errors import ModelLoadError
 
 RATE = 16_000
 CAPTIONS = ["a pure tone", "a rising whistle", "static noise", "a person speaking"]
@@ -52,4 +53,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except ModelLoadError as exc:  # e.g. offline: one line that says what to pass instead, not a traceback
+        sys.exit(f"audio_similarity.py: {str(exc).split('. ')[0]}. Pass a local folder instead: "
+                 "python examples/audio_similarity.py MODEL_FOLDER [AUDIO ...] (offline, the Whisper encoder make installs: the folder printed by python -c \"from omniembed.serialization.ctranslate2 import whisper_tiny_en; print(whisper_tiny_en() / 'encoder')\").")

@@ -11,10 +11,12 @@ Router pick their query and document routes from the same calls.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from PIL import Image, ImageDraw
 
 from omniembed import SentenceTransformer
+from omniembed.errors import ModelLoadError
 from omniembed.util import semantic_search
 
 
@@ -55,4 +57,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ModelLoadError as exc:  # e.g. offline: one line that says what to pass instead, not a traceback
+        sys.exit(f"retrieval_query_document.py: {str(exc).split('. ')[0]}. Pass a local folder instead: "
+                 "python examples/retrieval_query_document.py MODEL_FOLDER (a CLIP-like or VLM-embedder folder saved with save_pretrained or model.save()).")

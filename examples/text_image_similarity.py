@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from omniembed import SentenceTransformer
+from omniembed.errors import ModelLoadError
 
 CAPTIONS = ["an astronaut in a space suit", "a cup of coffee on a table", "a cat", "a red square", "a green circle"]
 
@@ -58,4 +59,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except ModelLoadError as exc:  # e.g. offline: one line that says what to pass instead, not a traceback
+        sys.exit(f"text_image_similarity.py: {str(exc).split('. ')[0]}. Pass a local folder instead: "
+                 "python examples/text_image_similarity.py MODEL_FOLDER [IMAGE ...] (a CLIP, SigLIP or ALIGN folder saved with save_pretrained or model.save()).")

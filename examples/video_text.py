@@ -15,6 +15,7 @@ import sys
 import numpy as np
 
 from omniembed import SentenceTransformer
+from omniembed.errors import ModelLoadError
 
 CAPTIONS = ["a square moving to the right", "a screen flashing on and off", "people dancing at a party"]
 
@@ -45,4 +46,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except ModelLoadError as exc:  # e.g. offline: one line that says what to pass instead, not a traceback
+        sys.exit(f"video_text.py: {str(exc).split('. ')[0]}. Pass a local folder instead: "
+                 "python examples/video_text.py MODEL_FOLDER [VIDEO ...] (an X-CLIP folder saved with save_pretrained or model.save()).")

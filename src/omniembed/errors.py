@@ -26,14 +26,19 @@ __all__ = [
     "ConfigError",
     "InputError",
     "ItemFailure",
+    "ItemProcessingError",
     "MediaDecodeError",
     "MediaError",
     "MediaFetchError",
+    "MediaFileNotFoundError",
     "MediaTooLargeError",
     "MissingDependencyError",
+    "ModelAccessError",
     "ModelLoadError",
     "ModelNotFoundError",
+    "ModelOfflineError",
     "ModelPathIsFileError",
+    "ModelRevisionNotFoundError",
     "OmniEmbedError",
     "RemoteCodeError",
     "UnsupportedInputError",
@@ -60,6 +65,19 @@ class ModelLoadError(OmniEmbedError, OSError):
 
 class ModelNotFoundError(ModelLoadError, FileNotFoundError):
     """The local path or hub id does not exist (or is not reachable offline)."""
+
+
+class ModelOfflineError(ModelNotFoundError, ConnectionError):
+    """The model is not on this machine, and the Hugging Face Hub cannot be asked for it: ``HF_HUB_OFFLINE`` /
+    ``local_files_only`` is set, or the network or the hub is unreachable."""
+
+
+class ModelRevisionNotFoundError(ModelNotFoundError):
+    """The hub repository exists, but not the requested ``revision`` (branch, tag or commit)."""
+
+
+class ModelAccessError(ModelLoadError, PermissionError):
+    """The hub repository is gated or private, or the token was refused: it exists, but not for this caller."""
 
 
 class RemoteCodeError(ModelLoadError):
@@ -129,7 +147,9 @@ class InputError(OmniEmbedError, ValueError):
 
 
 def _rebuild_input_error(cls, reason, item_description, index):
-    err = cls.__new__(cls)
+    # OSError keeps its own instance layout: an InputError that is also a FileNotFoundError is built by OSError's
+    # constructor (``cls.__new__`` would find ValueError's first in the MRO and refuse).
+    err = OSError.__new__(cls) if issubclass(cls, OSError) else cls.__new__(cls)
     err.reason, err.item_description, err.index = reason, item_description, index
     Exception.__init__(err, err._render())
     return err
@@ -153,6 +173,15 @@ class MediaFetchError(MediaError):
 
 class MediaDecodeError(MediaError):
     """Bytes were obtained but are not a valid image / audio / video (truncated, empty, wrong format)."""
+
+
+class MediaFileNotFoundError(MediaDecodeError, FileNotFoundError):
+    """A path (or ``file://`` URL) names no file. Also a ``FileNotFoundError``, the builtin a user would catch."""
+
+
+class ItemProcessingError(InputError, RuntimeError):
+    """Something other than the input's own form failed while this item was decoded or run through the model (a
+    decoder bug, a model error); the original exception is the ``__cause__``."""
 
 
 class MediaTooLargeError(MediaError):

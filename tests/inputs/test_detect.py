@@ -202,7 +202,8 @@ ERRORS = [
     (torch.tensor(1.0), "Unsupported tensor dimensionality: 0D. Expected 1-2D for audio, 3D for image, or 4-5D "
      "for video."),
     *[(value, f"Unsupported input type: {name}. Expected one of: str, dict, PIL.Image.Image, np.ndarray, "
-       "torch.Tensor") for value, name in [
+       "torch.Tensor, bytes, pathlib.Path, a binary file object, or a list of chat messages (every form: "
+       "docs/inputs.md)") for value, name in [
         (12345, "int"), (1.5, "float"), (None, "NoneType"), (True, "bool"), ({1, 2}, "set"), (object(), "object"),
         ([PIL_IMG] * 3, "list"), ([PIL_IMG, PIL_IMG], "list"), (("a", "b", "c"), "tuple"), (["a"], "list"),
         ([], "list"), ((PIL_IMG, "a caption"), "tuple"), ([{"role": "user"}], "list"),
@@ -295,9 +296,11 @@ def test_explicit_media_on_a_model_without_it_raises(sample, supported, shown):
     listed = ", ".join(supported)
     with pytest.raises(UnsupportedModalityError) as info:
         infer_modality(sample, supported)
-    assert str(info.value) == (
-        f"Modality '{shown}' is not supported by this SentenceTransformer model. Supported modalities: {listed}."
-    )
+    expected = f"Modality '{shown}' is not supported by this SentenceTransformer model. Supported modalities: {listed}."
+    if isinstance(sample, torch.Tensor) and "image" in supported:  # a bare image batch: the reference's text + how
+        assert str(info.value).startswith(expected + " A bare 4-D array (8, 3, 4, 4) is read as one video")
+    else:
+        assert str(info.value) == expected
     # ...while the same media as a bare string stays text, as in the reference
     assert infer_modality("https://x.org/a.jpg", ["text"]) == "text"
 
@@ -315,5 +318,6 @@ def test_explicit_unsupported_combination_and_messages():
     err = pytest.raises(UnsupportedInputError, infer_modality, 12345).value
     assert (
         str(err.at_index(0)) == "Item 0 (12345): Unsupported input type: int. Expected one of: str, dict, "
-        "PIL.Image.Image, np.ndarray, torch.Tensor"
+        "PIL.Image.Image, np.ndarray, torch.Tensor, bytes, pathlib.Path, a binary file object, or a list of chat "
+        "messages (every form: docs/inputs.md)"
     )

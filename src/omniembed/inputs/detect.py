@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from omniembed.errors import InputError, UnsupportedInputError, describe_item
+from omniembed.errors import InputError, UnsupportedInputError, UnsupportedModalityError, describe_item
 from omniembed.inputs.sniff import (
     _bytes_head,
     _file_head,
@@ -69,6 +69,9 @@ _DECODED_TYPES = (
 _OWN_DECODED = {"AudioClip": "audio", "VideoClip": "video", "DocumentPage": "image"}
 # 1-2: a waveform, mono or (channels, samples), so a 2-D float array is ONE clip; 3: (H, W, C) or (C, H, W);
 # 4-5: (frames, C, H, W) or (batch, frames, C, H, W).
+# The reference's list first (scripts match on it), then what omniembed accepts beyond it; docs/inputs.md has them all.
+ACCEPTED_TYPES = ("str, dict, PIL.Image.Image, np.ndarray, torch.Tensor, bytes, pathlib.Path, a binary file object, "
+                  "or a list of chat messages (every form: docs/inputs.md)")
 _NDIM_MODALITY = {1: "audio", 2: "audio", 3: "image", 4: "video", 5: "video"}
 # Sibling metadata keys are a common mistake; the reference points at the nested form that carries them.
 _STRAY_KEY_HINTS = {
@@ -127,6 +130,13 @@ def _detect_string(text: str, supported: Sequence[Modality] | None) -> str:
             sniffed = _for_model(sniffed, supported)
             if supported is None or sniffed in supported:
                 return sniffed
+        if supported is not None and "text" not in supported:
+            # A model without text cannot take the string as text anyway: a path with a media extension names a
+            # file that is missing, and the loader says so (MediaFileNotFoundError) instead of "text unsupported".
+            lowered = text.lower()
+            for modality, extensions in _EXTENSIONS:
+                if lowered.endswith(extensions) and modality in supported:
+                    return modality
     return "text"
 
 
@@ -231,7 +241,7 @@ def _detect(sample: Any, supported: Sequence[Modality] | None) -> Modality:
         return _sniffed_modality(_peek_stream(sample), "The file object")
     raise UnsupportedInputError(
         f"Unsupported input type: {type(sample).__name__}. "
-        "Expected one of: str, dict, PIL.Image.Image, np.ndarray, torch.Tensor"
+        f"Expected one of: {ACCEPTED_TYPES}"
     )
 
 
@@ -255,10 +265,26 @@ def infer_modality(
         if supported_modalities is not None:
             check_supported(modality, supported_modalities, owner=owner)
     except InputError as err:  # describe the item, so `err.at_index(i)` can say which one it was
+        hint = _array_hint(sample, supported_modalities) if isinstance(err, UnsupportedModalityError) else ""
+        if hint:
+            raise UnsupportedModalityError(err.reason + hint, item=sample) from None
         if err.item_description is None:
             err.item_description = describe_item(sample)
         raise
     return modality
+
+
+def _array_hint(sample: Any, supported_modalities: Sequence[Modality] | None) -> str:
+    """How an array the model refused was read, and how to pass it as an image (the usual intent)."""
+    ndim = getattr(sample, "ndim", None)
+    if ndim not in (2, 4, 5) or "image" not in (supported_modalities or ()) or isinstance(sample, (str, bytes)):
+        return ""
+    shape = tuple(getattr(sample, "shape", ()))
+    if ndim == 2:
+        return (f" A bare 2-D array {shape} is read as audio (channels x samples). If it is a grayscale image, pass "
+                "it as {'image': array} (or as a PIL image).")
+    return (f" A bare {ndim}-D array {shape} is read as one video (frames x height x width x channels, or frames x "
+            "channels x height x width). If it is a batch of images, pass list(array): one item per image.")
 
 
 def is_singular_input(inputs: Any) -> bool:

@@ -68,7 +68,9 @@ class FetchPolicy:
 
     ``allow_private_hosts``: False (public addresses only), True (anything), or a set of host names, IPs and
     CIDR networks (``{"media.corp", "10.1.0.0/16"}``) whose non-public addresses are allowed.
-    ``allowed_hosts``: when set, the exact host names (every redirect hop included) that may be fetched.
+    ``allowed_hosts``: when set, the exact host names (every redirect hop included) that may be fetched. It only
+    narrows: a listed host whose address is private or loopback is still refused unless ``allow_private_hosts``
+    also names it (two separate decisions, so an allowlist written for public CDNs never opens the intranet).
     ``trust_env``: honour ``HTTP(S)_PROXY`` and friends; off by default, so a proxy cannot undo the IP check.
     """
 
@@ -239,10 +241,13 @@ def _check_hop(url: str, policy: FetchPolicy, deadline: float):
     usable = [ip for ip in addresses if _blocked_kind(ip) is None or _private_allowed(policy, host, ip)]
     if not usable:
         ip = addresses[0]
+        listed = policy.allowed_hosts is not None and host in policy.allowed_hosts
         raise _error(
             url,
-            f"blocked: {host} resolves to a private/loopback address ({ip}, {_blocked_kind(ip)}); pass "
-            f"allow_private_hosts={{{host!r}}} (or True) in FetchPolicy for intranet use",
+            f"blocked: {host} resolves to a private/loopback address ({ip}, {_blocked_kind(ip)}). To allow it "
+            f"(intranet use), pass media=MediaOptions(fetch=FetchPolicy(allow_private_hosts={{{host!r}}}))"
+            + (" — allowed_hosts does not lift this block, it only narrows which hosts may be fetched" if listed
+               else ""),
         )
     return parsed, usable
 

@@ -63,6 +63,10 @@ class MediaOptions:
     document: DocumentOptions = field(default_factory=DocumentOptions)
 
     def __post_init__(self) -> None:
+        from omniembed.inputs.fetch import FetchPolicy  # lazily: fetch pulls in the socket/ssl machinery
+
+        if self.fetch is not None and not isinstance(self.fetch, FetchPolicy):
+            raise ConfigError(f"MediaOptions.fetch must be a FetchPolicy or None, got {type(self.fetch).__name__}")
         if not isinstance(self.limits, MediaLimits):
             raise ConfigError(f"MediaOptions.limits must be a MediaLimits, got {type(self.limits).__name__}")
         if not isinstance(self.video, VideoSampling):

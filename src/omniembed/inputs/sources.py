@@ -39,7 +39,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
-from omniembed.errors import MediaDecodeError, MediaTooLargeError, UnsupportedInputError, describe_item
+from omniembed.errors import (
+    MediaDecodeError,
+    MediaFileNotFoundError,
+    MediaTooLargeError,
+    UnsupportedInputError,
+    describe_item,
+)
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 
 if TYPE_CHECKING:
@@ -141,7 +147,7 @@ def _from_path(path: str, limits: MediaLimits, ref: Any) -> SourceData:
     except (FileNotFoundError, NotADirectoryError):
         if _looks_like_bare_base64(path):
             return _decode_base64(path, limits, ref, mime=None)
-        raise MediaDecodeError(f"no such file: {path!r} (expected {_ACCEPTED})", item=ref) from None
+        raise MediaFileNotFoundError(f"no such file: {path!r} (expected {_ACCEPTED})", item=ref) from None
     except (OSError, ValueError) as exc:  # name too long, embedded NUL, permission on a parent folder…
         if _looks_like_bare_base64(path):
             return _decode_base64(path, limits, ref, mime=None)

@@ -14,9 +14,12 @@ from torch import nn
 
 from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
+from omniembed.models.devices import check_device
+from omniembed.models.media_argument import media_options
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
+from omniembed.quiet import quiet_transformers
 from omniembed.serialization import folder as disk
 from omniembed.serialization.hub import resolve_model_folder
 
@@ -92,14 +95,15 @@ class ModelBase(nn.Sequential):
             path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
                                         token=token, local_files_only=local_files_only, backend=backend)
             self.model_path = path
-            saved, loaded = self._load_folder(path)
+            with quiet_transformers():
+                saved, loaded = self._load_folder(path)
         else:
             raise ConfigError(f"{self.model_type} needs `model_name_or_path` or `modules`.")
         super().__init__(OrderedDict((str(i), m) for i, m in enumerate(loaded)))
         self.model_card_data = model_card_data
         self._init_prompts(prompts, default_prompt_name, saved)
         self._apply_saved_config(saved)
-        self.to(device or default_device())
+        self.to(check_device(device) if device is not None else default_device())
 
     # -- loading --------------------------------------------------------------------------------------------
     def _load_folder(self, path: str) -> tuple[dict[str, Any], list[nn.Module]]:
@@ -173,7 +177,7 @@ class ModelBase(nn.Sequential):
         if batch_size is None or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}.")
         check_on_error(on_error)
-        if device is not None and torch.device(device) != self.device:
+        if device is not None and check_device(device) != self.device:
             self.to(device)
         self.eval()
         show = show_progress_bar
@@ -181,7 +185,8 @@ class ModelBase(nn.Sequential):
             show = logging.getLogger("omniembed").getEffectiveLevel() <= logging.INFO
         return runtime.CallContext(
             model=self, prompt=prompt, batch_size=batch_size, device=self.device, on_error=on_error,
-            media=media if media is not None else getattr(self, "media", None), processing_kwargs=processing_kwargs,
+            media=media_options(media) if media is not None else getattr(self, "media", None),
+            processing_kwargs=processing_kwargs,
             forward_kwargs=dict(forward_kwargs or {}), num_workers=num_workers, show_progress_bar=bool(show),
         )
 
@@ -200,6 +205,15 @@ class ModelBase(nn.Sequential):
         return run_stack(self, features, kwargs)
 
     # -- properties -----------------------------------------------------------------------------------------
+    @property
+    def media(self) -> Any:
+        """The default :class:`~omniembed.inputs.MediaOptions` of this model's calls (None: the defaults)."""
+        return self.__dict__.get("_media")
+
+    @media.setter
+    def media(self, value: Any) -> None:
+        self.__dict__["_media"] = media_options(value)
+
     @property
     def device(self) -> torch.device:
         for tensor in self.parameters():
@@ -263,7 +277,8 @@ class ModelBase(nn.Sequential):
         path = str(path)
         os.makedirs(path, exist_ok=True)
         disk.write_model_config(path, self._config_to_save())
-        disk.save_modules(path, list(self), safe_serialization=safe_serialization)
+        with quiet_transformers():
+            disk.save_modules(path, list(self), safe_serialization=safe_serialization)
         if create_model_card and not os.path.isfile(os.path.join(path, "README.md")):
             with open(os.path.join(path, "README.md"), "w", encoding="utf-8") as handle:
                 handle.write(self._model_card(model_name))

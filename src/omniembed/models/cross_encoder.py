@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from omniembed.errors import ArgumentError, ConfigError, RemoteCodeError
+from omniembed.errors import ArgumentError, ConfigError, ModelLoadError, RemoteCodeError
 from omniembed.models.base import ModelBase
 from omniembed.processing.scores import (
     Scoring,
@@ -148,6 +148,8 @@ class CrossEncoder(ModelBase):
         architectures = getattr(config, "architectures", None) or []
         if is_speech_seq2seq(config):
             return [GenerativeScore(path, **load_kwargs)]
+        if _is_vision_language(config):
+            raise ModelLoadError(_VLM_RERANKER_HINT.format(path=path, architecture=(architectures or ["?"])[0]))
         if architectures and architectures[0].endswith("ForCausalLM"):
             transformer = Transformer(path, transformer_task="text-generation", **load_kwargs)
             # Same modalities as inferred (text, and message with the template's format); outputs are the logits.
@@ -379,6 +381,23 @@ class CrossEncoder(ModelBase):
         )
         results = order_ranking(scores.tolist(), top_k, documents if return_documents else None)
         return (results, failures) if return_failures else results
+
+
+_VLM_RERANKER_HINT = (
+    "{path!r} holds a vision-language model ({architecture}) and no saved reranker (modules.json), so CrossEncoder "
+    "cannot tell how it scores pairs. Assemble it once from modules and save it, as in the reference: "
+    "Transformer(folder, transformer_task='any-to-any', module_output_name='causal_logits', modality_config=<logits "
+    "for text, image and message>) followed by LogitScore(<id of 'yes'>, <id of 'no'>), then "
+    "CrossEncoder(modules=[...]).save('my-reranker'); CrossEncoder('my-reranker') loads it from then on. "
+    "docs/getting-started.md ('A reranker from a vision-language model') has the code."
+)
+
+
+def _is_vision_language(config: Any) -> bool:
+    """A checkpoint with a vision tower and a language head (LLaVA, Qwen-VL…): no pair-scoring head to guess."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    return config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES and getattr(config, "vision_config", None) is not None
 
 
 def _yes_no_ids(tokenizer: Any) -> tuple[int, int]:

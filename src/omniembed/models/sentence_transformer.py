@@ -108,6 +108,10 @@ class SentenceTransformer(ModelBase):
     ) -> Any:
         """Embed one input or a batch; see docs/inputs.md for every accepted input form.
 
+        A string naming no existing file is text, as in the reference (on a model that embeds text); a
+        ``pathlib.Path`` or ``{"image": path}`` makes a missing file a ``FileNotFoundError``
+        (:class:`~omniembed.errors.MediaFileNotFoundError`). ``media`` takes a MediaOptions or a dict of its fields.
+
         Beyond the reference's parameters: ``on_error="skip"`` keeps going past bad items (their rows are
         NaN; ``return_failures=True`` returns ``(embeddings, failures)``), ``num_workers`` threads decode
         media ahead of the model (0 = inline), and ``media`` overrides the model's MediaOptions.

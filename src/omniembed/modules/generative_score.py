@@ -195,6 +195,9 @@ class GenerativeScore(Module):
         return features
 
     # -- saving / loading -----------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"GenerativeScore({ {**self.get_config_dict(), 'architecture': type(self.auto_model).__name__} })"
+
     def get_config_dict(self) -> dict[str, Any]:
         return {"decoder_prefix_ids": self.decoder_prefix_ids, "max_text_tokens": self.max_text_tokens}
 

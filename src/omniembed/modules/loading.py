@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from omniembed.errors import ConfigError, ModelLoadError, RemoteCodeError
+from omniembed.quiet import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,21 @@ def load_torch_model(path: str, config, *, task: str, model_kwargs: dict, hub_kw
     architectures = getattr(config, "architectures", None) or []
     if task == "feature-extraction" and config.model_type in _ENCODER_ONLY:
         cls = _model_class(config.model_type, _ENCODER_ONLY[config.model_type])
-        if architectures and architectures[0] != cls.__name__:
-            logger.warning(
-                "Loading only the encoder (%s) of a %s checkpoint: prefer saving the encoder alone; see docs.",
-                cls.__name__, architectures[0],
-            )
-        return from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, strict=True)
+        try:  # an encoder folder; or a full checkpoint whose keys the encoder class reads (T5: ``encoder.*``)
+            return from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, strict=True)
+        except ModelLoadError:
+            if not architectures or architectures[0] == cls.__name__:
+                raise
+        # A full encoder-decoder checkpoint whose encoder weights sit under the full model's prefix (Whisper:
+        # ``model.encoder.*``): build the full model and keep its encoder, the part that embeds (saving this module
+        # then writes the encoder alone).
+        logger.info("Using the encoder (%s) of the %s checkpoint at %s: it is the part that embeds.",
+                    cls.__name__, architectures[0], path)
+        full = from_pretrained_checked(transformers.AutoModel, path, config, kwargs, hub_kwargs, strict=True)
+        encoder = full.get_encoder()
+        if not isinstance(encoder, cls):
+            raise ModelLoadError(f"The {architectures[0]} checkpoint at {path!r} has no {cls.__name__} encoder.")
+        return encoder
     auto_cls = getattr(transformers, TASK_AUTO_CLASSES[task])
     if task == "any-to-any":
         try:
@@ -107,7 +117,8 @@ def _model_class(model_type: str, name: str):
 def from_pretrained_checked(cls, path, config, kwargs, hub_kwargs, *, strict: bool):
     """Load and refuse silently random weights: a checkpoint whose keys do not match the class is an error."""
     try:
-        model, info = cls.from_pretrained(path, config=config, output_loading_info=True, **hub_kwargs, **kwargs)
+        with quiet_transformers():  # no weight-loading bar or LOAD REPORT table; missing weights are reported below
+            model, info = cls.from_pretrained(path, config=config, output_loading_info=True, **hub_kwargs, **kwargs)
     except ValueError as exc:
         if "trust_remote_code" in str(exc):
             raise RemoteCodeError(f"{path!r} needs trust_remote_code=True to load its custom model code.") from exc

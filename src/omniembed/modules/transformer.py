@@ -34,6 +34,7 @@ from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
+from omniembed.quiet import quiet_transformers
 
 logger = logging.getLogger(__name__)
 
@@ -285,6 +286,10 @@ class Transformer(Module):
             return
         features["attention_mask"] = audio.frame_mask(valid.to(tokens.device), tokens.shape[1])
 
+    def __repr__(self) -> str:
+        # The reference's compact form (its config and architecture), not the transformers module tree
+        return f"Transformer({ {**self.get_config_dict(), 'architecture': type(self.auto_model).__name__} })"
+
     # -- saving / loading -----------------------------------------------------------------------------------
     def get_config_dict(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -302,7 +307,8 @@ class Transformer(Module):
 
     def save(self, output_path: str, *, safe_serialization: bool = True) -> None:
         os.makedirs(output_path, exist_ok=True)
-        self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
+        with quiet_transformers():  # no "Writing model shards" bar on a plain save
+            self.auto_model.save_pretrained(output_path, safe_serialization=safe_serialization)
         self.processor.save_pretrained(output_path)
         # Not key-sorted: the order of modality_config is the order of `modalities` (['text', 'image', 'message'])
         with open(os.path.join(output_path, CONFIG_NAME), "w", encoding="utf-8") as handle:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.errors import ConfigError, InputError, ItemFailure, ItemProcessingError, OmniEmbedError
 from omniembed.modality import modality_key
 
 logger = logging.getLogger(__name__)
@@ -182,6 +182,10 @@ def run_batches(
     failures: list[ItemFailure] = []
 
     def fail(job: Job, exc: Exception) -> None:
+        if not isinstance(exc, OmniEmbedError):  # a decoder or model error: still typed, still naming the item
+            wrapped = ItemProcessingError(f"{type(exc).__name__}: {exc}", item=job.sides[0] if len(job.sides) == 1 else None)
+            wrapped.__cause__ = exc
+            exc = wrapped
         if isinstance(exc, InputError) and exc.index is None:
             exc = exc.at_index(job.index)
         if on_error == "raise":
@@ -212,11 +216,16 @@ def run_batches(
             except InputError as exc:
                 fail(job, exc)
                 continue
+            except OmniEmbedError:  # a missing dependency or a bad setting: not this item's fault, stop the call
+                raise
+            except Exception as exc:  # noqa: BLE001 - a decoder bug hit in a worker thread: still one item's failure
+                fail(job, exc)
+                continue
             loaded_jobs.append(job)
         if loaded_jobs:
             run(loaded_jobs, values)
         if progress is not None:
-            progress.update(len(batch))
+            progress.update(1)
     return results, failures
 
 

@@ -89,10 +89,11 @@ def run(ctx: CallContext, task: Task, items: Sequence[Any]) -> tuple[list[Any], 
         from tqdm.auto import tqdm
 
         loader = MediaLoader(jobs, _Decoder(ctx, task, jobs), _decoding_threads(ctx, jobs))
-        bar = tqdm(total=len(jobs), desc="Batches", disable=not ctx.show_progress_bar)
+        batches = plan_batches(jobs, ctx.batch_size)
+        bar = tqdm(total=len(batches), desc="Batches", disable=not ctx.show_progress_bar)  # batches, as the reference
         try:
             results, batch_failures = run_batches(
-                plan_batches(jobs, ctx.batch_size), loader, task.assemble, _Step(ctx, task), on_error=ctx.on_error,
+                batches, loader, task.assemble, _Step(ctx, task), on_error=ctx.on_error,
                 progress=bar,
             )
         finally:
