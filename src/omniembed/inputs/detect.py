@@ -45,8 +45,9 @@ from omniembed.inputs.sniff import (
 
 __all__ = [
     "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "MULTIMODAL_DICT_KEYS", "VIDEO_EXTENSIONS", "Modality",
-    "check_modality_supported", "format_modality", "infer_batch_modality", "infer_modality", "is_message_dict",
-    "is_non_text_pair", "is_singular_input", "sniff_media", "supports",
+    "check_modality_supported", "format_modality", "infer_batch_modality", "infer_modality", "is_audio_url_or_path",
+    "is_image_url_or_path", "is_message_dict", "is_non_text_pair", "is_singular_input", "is_video_url_or_path",
+    "sniff_media", "supports",
 ]  # fmt: skip
 
 Modality = str | tuple[str, ...]
@@ -100,6 +101,55 @@ def _media_from_name(text: str) -> str | None:
         if lowered.endswith(extensions) and os.path.isfile(text):
             return modality
     return None
+
+
+def _names_media(text: Any, modality: str) -> bool:
+    """The reference's per-modality name test: ``data:image/`` (images only), a URL whose path has the extension
+    (YouTube hosts count as video), or an existing local file with the extension. Non-strings are not media names."""
+    if not isinstance(text, str):
+        return False
+    if modality == "image" and text.startswith("data:image/"):
+        return True
+    extensions = dict(_EXTENSIONS)[modality]
+    if looks_like_url(text):
+        try:
+            parsed = urlparse(text)
+        except ValueError:
+            return False
+        return parsed.path.lower().endswith(extensions) or (modality == "video" and parsed.netloc in YOUTUBE_HOSTS)
+    return text.lower().endswith(extensions) and os.path.isfile(text)
+
+
+def is_image_url_or_path(text: str) -> bool:
+    """True for an image URL (by its path's extension), an existing local image file, or a ``data:image/`` URI.
+
+    The reference's rule (``sentence_transformers.base.modality``); :func:`infer_modality` also sniffs content.
+
+    Example:
+        >>> is_image_url_or_path("https://example.com/cat.JPG?size=large"), is_image_url_or_path("a cat.jpg")
+        (True, False)
+    """
+    return _names_media(text, "image")
+
+
+def is_video_url_or_path(text: str) -> bool:
+    """True for a video URL (by extension, or any YouTube link) or an existing local video file.
+
+    Example:
+        >>> is_video_url_or_path("https://youtu.be/abc"), is_video_url_or_path("https://example.com/a.mp4#t=3")
+        (True, True)
+    """
+    return _names_media(text, "video")
+
+
+def is_audio_url_or_path(text: str) -> bool:
+    """True for an audio URL (by extension) or an existing local audio file.
+
+    Example:
+        >>> is_audio_url_or_path("https://example.com/talk.mp3"), is_audio_url_or_path("data:audio/wav;base64,")
+        (True, False)
+    """
+    return _names_media(text, "audio")
 
 
 def _detect_string(text: str, supported: Sequence[Modality] | None) -> str:
