@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections import OrderedDict
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from omniembed.errors import ConfigError
+from omniembed.models.reference_api import ModelReferenceAPI
 from omniembed.serialization import folder as disk
 from omniembed.serialization.hub import resolve_model_folder
 
@@ -29,7 +31,7 @@ def default_device() -> str:
     return "cpu"
 
 
-class ModelBase(nn.Sequential):
+class ModelBase(ModelReferenceAPI, nn.Sequential):
     """A sequence of modules loaded from a folder or hub id (see SentenceTransformer for the arguments)."""
 
     model_type: ClassVar[str] = "SentenceTransformer"
@@ -59,7 +61,8 @@ class ModelBase(nn.Sequential):
         if use_auth_token is not None:
             if token is not None:
                 raise ConfigError("Both `token` and `use_auth_token` are specified. Please use only `token`.")
-            logger.warning("`use_auth_token` is deprecated; use `token`.")
+            warnings.warn("The `use_auth_token` argument is deprecated and will be removed in a future release of "
+                          "SentenceTransformers.", FutureWarning, stacklevel=3)
             token = use_auth_token
         if tokenizer_kwargs is not None:
             logger.warning("`tokenizer_kwargs` is deprecated; use `processor_kwargs`.")
@@ -81,6 +84,9 @@ class ModelBase(nn.Sequential):
                 )
             loaded = list(modules)
         elif model_name_or_path is not None:
+            if modules is not None:
+                logger.warning("Both `model_name_or_path` and `modules` were provided. The modules are loaded from "
+                               "`model_name_or_path`, so the `modules` argument is ignored.")
             path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
                                         token=token, local_files_only=local_files_only)
             self.model_path = path

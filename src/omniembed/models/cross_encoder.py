@@ -32,6 +32,7 @@ from torch import nn
 
 from omniembed.errors import ConfigError, ModelLoadError
 from omniembed.models.base import ModelBase
+from omniembed.models.reference_api import CrossEncoderReferenceAPI
 from omniembed.models.scoring import ScoreRequest, is_singular_pair_input, order_ranking, run_predict
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def _warn_renamed(kwargs: dict[str, Any], mapping: dict[str, str], owner: str) -
             kwargs.setdefault(new, value)
 
 
-class CrossEncoder(ModelBase):
+class CrossEncoder(CrossEncoderReferenceAPI, ModelBase):
     """Scores pairs jointly (see the module docstring for the heads).
 
     Arguments are the reference's: ``model_name_or_path``, ``modules``, ``device``, ``prompts`` (default ``{}``),

@@ -145,6 +145,8 @@ class SentenceTransformer(ModelBase):
         return self.encode(inputs, prompt_name=prompt_name, prompt=prompt, **kwargs)
 
     def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        if len(inputs) == 0:
+            return {}  # nothing to prepare, as in the reference
         return self[0].preprocess(inputs, prompt, **kwargs)
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

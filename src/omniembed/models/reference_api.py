@@ -1,0 +1,83 @@
+"""Members of the reference's ``SentenceTransformer`` / ``CrossEncoder`` that scripts call besides encode/predict.
+
+* ``tokenize(texts)``: deprecated name of ``preprocess`` (logs the reference's warning).
+* ``get_max_seq_length()``: ``max_seq_length``.
+* ``is_singular_input(inputs)``: True when ``encode(inputs)`` treats ``inputs`` as one item.
+* ``set_pooling_include_prompt(flag)``: sets ``include_prompt`` of the first top-level Pooling module, as the
+  reference does (Pooling modules inside a Router are left alone; without Pooling it does nothing).
+* ``SUPPORTED_SIMILARITY_FN_NAMES``: the similarity names ``similarity_fn_name`` accepts.
+* ``CrossEncoder.preprocess(pairs, prompt=None)``: the model inputs for one batch of pairs.
+
+Example:
+    >>> from omniembed import SentenceTransformer
+    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")   # doctest: +SKIP
+    >>> model.is_singular_input("a"), model.is_singular_input(["a"])            # doctest: +SKIP
+    (True, False)
+    >>> model.tokenize(["a cat"])["input_ids"].shape                            # doctest: +SKIP
+    torch.Size([1, 4])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from omniembed.errors import ConfigError
+from omniembed.util.similarity import SUPPORTED_SIMILARITY_FN_NAMES
+
+logger = logging.getLogger(__name__)
+
+
+class ModelReferenceAPI:
+    """Mixed into every model class (see the module docstring)."""
+
+    SUPPORTED_SIMILARITY_FN_NAMES: ClassVar[tuple[str, ...]] = SUPPORTED_SIMILARITY_FN_NAMES
+
+    def tokenize(self, texts: Sequence[Any], **kwargs: Any) -> dict[str, Any]:
+        """Deprecated name of ``preprocess``."""
+        logger.warning("The `tokenize` method is deprecated, please use `preprocess` instead.")
+        return self.preprocess(texts, **kwargs)
+
+    def get_max_seq_length(self) -> int | None:
+        """The longest input, in tokens, the first module keeps (longer inputs are truncated)."""
+        return self.max_seq_length
+
+    def is_singular_input(self, inputs: Any) -> bool:
+        """True when ``encode(inputs)`` takes ``inputs`` as one item (a str, an image, a dict, one conversation…),
+        False for a batch (a list, a tuple, a numpy string array)."""
+        from omniembed.inputs.detect import is_singular_input
+
+        return is_singular_input(inputs)
+
+    def set_pooling_include_prompt(self, include_prompt: bool) -> None:
+        """Whether Pooling averages the prompt's tokens too (``False`` drops them, e.g. INSTRUCTOR-style models)."""
+        from omniembed.modules.pooling import Pooling
+
+        for module in self:
+            if isinstance(module, Pooling):
+                module.include_prompt = include_prompt
+                break
+
+
+class CrossEncoderReferenceAPI:
+    """Mixed into :class:`~omniembed.CrossEncoder`."""
+
+    def preprocess(self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """Model inputs for one batch of pairs, as ``predict`` builds them: text pairs → the tokenizer's pair
+        encoding, pairs with media → decoded and rendered as query/document messages. ``processing_kwargs`` and
+        ``media`` (MediaOptions) may be given. All pairs must be of one kind (predict groups them for you)."""
+        if len(inputs) == 0:
+            return {}
+        from omniembed.models import pairs, scoring
+
+        jobs, _ = scoring.classify_jobs(self, list(inputs), "raise")
+        kinds = {job.modality for job in jobs}
+        if len(kinds) != 1:
+            raise ConfigError(
+                f"These pairs need different preprocessing ({', '.join(sorted(map(str, kinds)))}); preprocess each "
+                "kind separately, or call predict(), which groups them."
+            )
+        load = pairs.make_loader(self, kwargs.get("media", getattr(self, "media", None)))
+        values = [load(job) for job in jobs]
+        return pairs.preprocess(self, kinds.pop(), values, prompt, kwargs.get("processing_kwargs"))
