@@ -1,7 +1,8 @@
 """WordEmbeddings: one vector per word from a fixed table (GloVe, word2vec…), for average-word-embedding models.
 
-A :class:`~omniembed.modules.tokenizer.WordTokenizer` maps each text to vocabulary indices; the batch is padded
-with index 0 to its longest text, and the module writes ``token_embeddings``, the ``attention_mask`` and
+A :class:`~omniembed.modules.tokenizer.WordTokenizer` maps each text to vocabulary indices (at most
+``max_seq_length``); the batch is padded with index 0 to its longest text (at least one position), and the module
+writes ``token_embeddings``, the ``attention_mask`` and
 ``sentence_lengths`` (for an LSTM). A Pooling module (optionally after WordWeights, CNN or LSTM) follows.
 
 On disk, in the model's root folder or ``0_WordEmbeddings/`` (the reference's layout): ``wordembedding_config.json``
@@ -92,9 +93,9 @@ class WordEmbeddings(InputModule):
 
     def preprocess(self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         texts = [prompt + text for text in inputs] if prompt else list(inputs)
-        ids = [self.tokenizer.tokenize(text) for text in texts]
+        ids = [self.tokenizer.tokenize(text)[: self.max_seq_length] for text in texts]
         lengths = [len(row) for row in ids]
-        width = max(lengths, default=0)
+        width = max([1, *lengths])  # at least one (padding) position, so texts without known words still pool
         return {
             "input_ids": torch.tensor([row + [0] * (width - len(row)) for row in ids], dtype=torch.long),
             "attention_mask": torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in ids],
