@@ -221,10 +221,10 @@ def main() -> None:
     print_table("Reference modules across libraries (max |diff| of embeddings vs the reference's own)", rows,
                 ("case", "reference saves, omniembed loads", "omniembed saves, reference loads", "dimension equal"))
     if args.write:
-        if FIXTURES.exists():
-            shutil.rmtree(FIXTURES)
-        FIXTURES.mkdir(parents=True)
+        FIXTURES.mkdir(parents=True, exist_ok=True)
         for case in CASES:
+            if (FIXTURES / case).exists():
+                shutil.rmtree(FIXTURES / case)
             shutil.copytree(work / "ref" / case, FIXTURES / case, ignore=_skip_bert if case == "wlp" else _skip_card)
         (FIXTURES / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
         print(f"fixtures written to {FIXTURES}")

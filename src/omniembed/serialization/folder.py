@@ -66,8 +66,22 @@ def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any)
                 continue
             except TypeError:
                 raise ModelLoadError(f"Module folder {sub!r} listed in modules.json does not exist.") from None
-        modules.append(cls.load(sub, **load_kwargs))
+        modules.append(cls.load(sub, **_accepted(cls.load, load_kwargs)))
     return modules
+
+
+def _accepted(load: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The load-time options a module's ``load`` takes: all of them with ``**kwargs``, else only those it names
+    (user modules written for older reference versions define ``load(input_path)``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(load).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def save_modules(folder: str, modules: list[torch.nn.Module], *, safe_serialization: bool = True) -> None:

@@ -116,7 +116,7 @@ def _rescore(floats: np.ndarray, candidates: np.ndarray, ids: list[np.ndarray], 
     new_ids, new_scores = [], []
     for query, vectors, row_ids in zip(floats, candidates, ids):
         rescored = vectors @ query.astype(np.float32) if len(row_ids) else np.zeros(0, np.float32)
-        order = np.argsort(-rescored, kind="stable")[:top_k]
+        order = np.argsort(-rescored)[:top_k]  # numpy's default sort, as the reference
         new_ids.append(row_ids[order])
         new_scores.append(rescored[order])
     return new_ids, new_scores

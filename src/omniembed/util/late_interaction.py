@@ -11,7 +11,8 @@ padding), a list of ``(tokens_i, dim)`` matrices (padded here), or one 2-D matri
 
 Conventions, the reference's: in a pre-padded tensor given without a mask, all-zero token vectors are padding; a
 document without any scoreable token scores ``-1e9`` (with a warning), below every real document; a query without
-any real token scores 0; scores are float32 at least and come back on the documents' device. Work is split into chunks of at most ``chunk_elements`` elements (default 100 million,
+any real token scores 0; MeanMaxSim divides after that (an empty document scores ``-1e9 / n``); scores are float32
+at least and come back on the documents' device. Work is split into chunks of at most ``chunk_elements`` elements (default 100 million,
 about 400 MB in float32), so memory stays bounded for large collections.
 
 Example:
@@ -130,9 +131,10 @@ def _out_dtype(vectors: Tensor) -> torch.dtype:
 def _finish(scores: Tensor, query_mask: Tensor, doc_has_tokens: Tensor, length_normalize: bool) -> Tensor:
     """``scores``: per query token best match, masked query tokens already zero; sums and conventions."""
     total = scores.to(_out_dtype(scores)).sum(dim=-1)  # fp16 token scores are summed in float32
+    total = total.masked_fill(~doc_has_tokens, EMPTY_DOCUMENT_SCORE)  # before normalisation, as the reference
     if length_normalize:
         total = total / query_mask.sum(dim=-1).clamp(min=1).to(total.dtype)
-    return total.masked_fill(~doc_has_tokens, EMPTY_DOCUMENT_SCORE)
+    return total
 
 
 def _warn_empty_documents(doc_mask: Tensor) -> None:
