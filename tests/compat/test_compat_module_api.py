@@ -149,6 +149,25 @@ def test_compat_static_embedding_is_the_mean_of_token_vectors():
         StaticEmbedding(tokenizer)
 
 
+@pytest.mark.parametrize("variant", ["plain", "weighted", "mapped"])
+def test_compat_static_embedding_from_model2vec_equals_model2vec(tmp_path, variant):
+    from model2vec import StaticModel
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(FIXTURES / "static" / "tokenizer.json"))
+    vocab = tokenizer.get_vocab_size()
+    rng = np.random.RandomState(0)
+    extra = {"weighted": {"weights": rng.rand(vocab).astype(np.float32)},
+             "mapped": {"weights": rng.rand(vocab).astype(np.float32), "token_mapping": rng.randint(0, 20, vocab)}}
+    rows = 20 if variant == "mapped" else vocab
+    StaticModel(rng.randn(rows, 6).astype(np.float32), tokenizer, **extra.get(variant, {})).save_pretrained(
+        str(tmp_path / variant))
+    texts = ["a photo of a cat", "the dog is barking", ""]
+    model = SentenceTransformer(modules=[StaticEmbedding.from_model2vec(str(tmp_path / variant))], device="cpu")
+    np.testing.assert_allclose(model.encode(texts), StaticModel.from_pretrained(str(tmp_path / variant)).encode(
+        texts), atol=1e-6)
+
+
 def test_compat_static_embedding_from_model2vec_names_the_missing_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "model2vec", None)
     with pytest.raises(MissingDependencyError, match="model2vec"):

@@ -136,12 +136,14 @@ class StaticEmbedding(InputModule):
 
 
 def _model2vec_vectors(static_model: Any) -> np.ndarray:
-    """model2vec's per-token vectors. Models that store per-token weights or a vocabulary mapping next to them
-    are refused rather than averaged without those (which would give different embeddings)."""
-    for extra in ("weights", "token_mapping"):
-        if getattr(static_model, extra, None) is not None:
-            raise ConfigError(
-                f"This model2vec model stores `{extra}` next to its vectors, which StaticEmbedding does not fold in; "
-                "load it with model2vec itself."
-            )
-    return np.asarray(static_model.embedding, dtype=np.float32)
+    """model2vec's per-token vectors with its optional vocabulary mapping (token id → row) and per-token weights
+    folded in, so that the plain mean over tokens equals ``StaticModel.encode`` before its optional
+    normalisation (append a Normalize module for models saved with ``normalize=True``)."""
+    vectors = np.asarray(static_model.embedding, dtype=np.float32)
+    mapping = getattr(static_model, "token_mapping", None)
+    if mapping is not None:
+        vectors = vectors[np.asarray(mapping)]
+    weights = getattr(static_model, "weights", None)
+    if weights is not None:
+        vectors = vectors * np.asarray(weights, dtype=np.float32)[:, None]
+    return vectors
