@@ -37,6 +37,8 @@ IMPORT_LINES = [
     "from {p}.util.retrieval import semantic_search, paraphrase_mining, community_detection",
     "from {p}.util.tensor import normalize_embeddings, batch_to_device, truncate_embeddings",
     "from {p}.util.misc import fullname, import_from_string",
+    "from {p}.util import load_file_path, load_dir_path, is_sentence_transformer_model, get_device_name",
+    "from {p}.util.file_io import load_file_path, load_dir_path, is_sentence_transformer_model",
     # file-level paths of older releases (modules named like their class)
     "from {p}.SentenceTransformer import SentenceTransformer",
     "from {p}.cross_encoder.CrossEncoder import CrossEncoder",

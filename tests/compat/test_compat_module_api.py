@@ -217,6 +217,7 @@ def test_compat_pooling_flattened_batch_and_word_weights():
     "omniembed.modules.weighted_layer_pooling", "omniembed.modules.transformer_api", "omniembed.modules.tokenizer",
     "omniembed.modules.tokenizer.whitespace", "omniembed.modules.tokenizer.stop_words", "omniembed.modules.pooling",
     "omniembed.util.late_interaction", "omniembed.util.ann", "omniembed.util.misc", "omniembed.util.retrieval",
+    "omniembed.util.file_io",
     "omniembed.import_aliases", "omniembed.models", "omniembed.base.modality", "omniembed.similarity_functions",
     "omniembed.quantization", "omniembed.inputs.detect",
 ])

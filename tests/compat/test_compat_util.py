@@ -238,3 +238,15 @@ def test_compat_media_name_helpers_on_local_files(tmp_path):
     assert not is_image_url_or_path(str(tmp_path / "missing.png"))
     assert not is_image_url_or_path(os.fspath(tmp_path))
     assert not is_image_url_or_path(b"x.png") and not is_audio_url_or_path(None)
+
+
+def test_compat_file_helpers(tmp_path, tiny_bert_dir):
+    assert not util.is_sentence_transformer_model(tiny_bert_dir)  # a plain transformers folder
+    from omniembed import SentenceTransformer
+
+    SentenceTransformer(tiny_bert_dir, device="cpu").save(str(tmp_path / "st"))
+    assert util.is_sentence_transformer_model(str(tmp_path / "st"))
+    assert util.load_file_path(str(tmp_path / "st"), "config.json", subfolder="1_Pooling") == str(
+        tmp_path / "st" / "1_Pooling" / "config.json")
+    assert util.load_dir_path(str(tmp_path / "st"), "1_Pooling") == str(tmp_path / "st" / "1_Pooling")
+    assert util.get_device_name() == ("cuda" if torch.cuda.is_available() else "cpu") or torch.backends.mps.is_available()

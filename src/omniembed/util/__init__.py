@@ -12,7 +12,7 @@ Example:
 """
 
 from omniembed.util.late_interaction import maxsim, maxsim_pairwise, mean_maxsim, mean_maxsim_pairwise
-from omniembed.util.misc import fullname, import_from_string
+from omniembed.util.misc import fullname, get_device_name, import_from_string
 from omniembed.util.quantization import VALID_PRECISIONS, check_precision, quantize_embeddings
 from omniembed.util.retrieval import information_retrieval
 from omniembed.util.search import (
@@ -86,9 +86,13 @@ __all__ = [
     "normalize_embeddings",
     "truncate_embeddings",
     "batch_to_device",
-    # naming
+    # naming, files, devices
     "fullname",
     "import_from_string",
+    "get_device_name",
+    "is_sentence_transformer_model",
+    "load_dir_path",
+    "load_file_path",
 ]
 
 
@@ -98,4 +102,8 @@ def __getattr__(name: str):
         from omniembed.util import ann
 
         return getattr(ann, name)
+    if name in ("is_sentence_transformer_model", "load_dir_path", "load_file_path"):
+        from omniembed.util import file_io  # imports the module stack: only when asked
+
+        return getattr(file_io, name)
     raise AttributeError(f"module 'omniembed.util' has no attribute {name!r}")

@@ -17,7 +17,7 @@ import importlib
 import inspect
 from typing import Any
 
-__all__ = ["fullname", "import_from_string"]
+__all__ = ["fullname", "get_device_name", "import_from_string"]
 
 
 def fullname(obj: Any) -> str:
@@ -58,3 +58,15 @@ def import_from_string(dotted_path: str) -> Any:
         return getattr(module, class_name)
     except AttributeError:
         raise ImportError(f'Module "{module_path}" does not define a "{class_name}" attribute/class') from None
+
+
+def get_device_name() -> str:
+    """The device a model goes to by default: ``cuda``, ``npu``, ``hpu``, ``mps`` or ``cpu`` (first available).
+
+    Example:
+        >>> get_device_name() in ("cuda", "npu", "hpu", "mps", "cpu")
+        True
+    """
+    from omniembed.models.base import default_device
+
+    return default_device()
