@@ -24,7 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from common import emit, print_table, reference_python, run_side  # noqa: E402
+from common import emit, print_table, reference_python, run_side
 
 FIXTURES = HERE.parent / "tests" / "compat" / "fixtures"
 TEXTS = [
@@ -60,12 +60,21 @@ def _static_tokenizer():
 
 def build(workdir: Path, bert: str) -> dict:
     """Reference side: build, save and encode every case; returns the expected outputs."""
-    import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import (
-        CNN, LSTM, BoW, Dropout, LayerNorm, Normalize, Pooling, StaticEmbedding, Transformer, WeightedLayerPooling,
-        WordEmbeddings, WordWeights,
+        CNN,
+        LSTM,
+        BoW,
+        Dropout,
+        LayerNorm,
+        Normalize,
+        Pooling,
+        StaticEmbedding,
+        Transformer,
+        WeightedLayerPooling,
+        WordEmbeddings,
+        WordWeights,
     )
     from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
 
@@ -79,8 +88,7 @@ def build(workdir: Path, bert: str) -> dict:
     torch.manual_seed(0)
     modules = {
         "static": lambda: [StaticEmbedding(_static_tokenizer(), embedding_dim=8)],
-        "glove_weights": lambda: (lambda we: [we, WordWeights(we.tokenizer.get_vocab(), IDF, 0.5), Pooling(6)])(
-            word_embeddings()),
+        "glove_weights": lambda: _with_word_weights(word_embeddings(), WordWeights, Pooling),
         "glove_lstm": lambda: [word_embeddings(), LSTM(6, hidden_dim=5), Pooling(10, "max")],
         "glove_cnn": lambda: [word_embeddings(), CNN(6, out_channels=4, kernel_sizes=[1, 3]),
                               Pooling(8, ("mean", "max")), LayerNorm(16), Dropout(0.1), Normalize()],
@@ -115,6 +123,10 @@ def build(workdir: Path, bert: str) -> dict:
         expected[case] = encode_all(SentenceTransformer(str(workdir / case), device="cpu"))
     expected["bert_checksum"] = _checksum(bert)
     return expected
+
+
+def _with_word_weights(word_embeddings, word_weights_class, pooling_class) -> list:
+    return [word_embeddings, word_weights_class(word_embeddings.tokenizer.get_vocab(), IDF, 0.5), pooling_class(6)]
 
 
 def _legacy_layout(source: Path, target: Path, sub: str, type_path: str) -> None:

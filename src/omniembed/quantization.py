@@ -14,7 +14,7 @@ from typing import Any
 
 from omniembed.util.quantization import quantize_embeddings
 
-__all__ = ["quantize_embeddings", "semantic_search_faiss", "semantic_search_usearch"]
+__all__ = ["quantize_embeddings", "semantic_search_faiss", "semantic_search_usearch"]  # noqa: F822 (__getattr__)
 
 
 def __getattr__(name: str) -> Any:

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omniembed.models.tokenizer import ENGLISH_STOP_WORDS, WhitespaceTokenizer
+from support.custom_modules import CharCounts, OldStyleShift, Scale
 
 from omniembed import SentenceTransformer
 from omniembed.errors import ConfigError, MissingDependencyError, ModelLoadError, RemoteCodeError
 from omniembed.models import CNN, LSTM, BoW, InputModule, LayerNorm, Module, Pooling, StaticEmbedding, WordEmbeddings
-from omniembed.models.tokenizer import ENGLISH_STOP_WORDS, WhitespaceTokenizer
-from support.custom_modules import CharCounts, OldStyleShift, Scale
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())

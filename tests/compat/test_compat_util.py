@@ -142,7 +142,7 @@ def test_compat_semantic_search_faiss_and_usearch_match_the_reference(key):
         assert list(ours) == list(theirs)
         for score in list(theirs)[:-1]:
             assert sorted(ours[score]) == sorted(theirs[score])
-        assert len(set(h["corpus_id"] for h in row)) == len(row)
+        assert len({h["corpus_id"] for h in row}) == len(row)
 
 
 def _check_binary_rescoring(hits: list, queries: np.ndarray, corpus: np.ndarray, options: dict) -> None:

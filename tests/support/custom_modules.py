@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -15,7 +16,7 @@ from omniembed.models import InputModule, Module
 class CharCounts(InputModule):
     """An input module: per text, the counts of a few characters (a 4-d vector), after the prompt."""
 
-    config_keys = ["alphabet"]
+    config_keys: ClassVar[list[str]] = ["alphabet"]
 
     def __init__(self, alphabet: str = "aeio") -> None:
         super().__init__()
@@ -39,7 +40,7 @@ class CharCounts(InputModule):
 class Scale(Module):
     """A module with weights, saved and loaded through the reference's helper methods only."""
 
-    config_keys = ["dimension"]
+    config_keys: ClassVar[list[str]] = ["dimension"]
 
     def __init__(self, dimension: int) -> None:
         super().__init__()

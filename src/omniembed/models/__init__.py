@@ -21,7 +21,12 @@ _MODULE_CLASSES = (
 )  # fmt: skip
 _MODEL_CLASSES = {"SentenceTransformer": "sentence_transformer", "CrossEncoder": "cross_encoder"}
 
-__all__ = [*_MODEL_CLASSES, *_MODULE_CLASSES]
+__all__ = [  # noqa: RUF022 (models first, then modules)
+    "CrossEncoder", "SentenceTransformer",
+    "Asym", "BoW", "CLIPModel", "CNN", "Dense", "Dropout", "GenerativeScore", "InputModule", "LSTM", "LayerNorm",
+    "LogitScore", "Module", "Normalize", "Pooling", "Router", "StaticEmbedding", "Transformer",
+    "WeightedLayerPooling", "WordEmbeddings", "WordWeights",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

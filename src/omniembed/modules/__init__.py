@@ -30,7 +30,24 @@ from omniembed.modules.word_weights import WordWeights
 CLIPModel = Transformer
 
 __all__ = [
-    "Asym", "BoW", "CLIPModel", "CNN", "Dense", "Dropout", "GenerativeScore", "InputModule", "LSTM", "LayerNorm",
-    "LogitScore", "Module", "Normalize", "Pooling", "Router", "StaticEmbedding", "Transformer",
-    "WeightedLayerPooling", "WordEmbeddings", "WordWeights",
+    "CNN",
+    "LSTM",
+    "Asym",
+    "BoW",
+    "CLIPModel",
+    "Dense",
+    "Dropout",
+    "GenerativeScore",
+    "InputModule",
+    "LayerNorm",
+    "LogitScore",
+    "Module",
+    "Normalize",
+    "Pooling",
+    "Router",
+    "StaticEmbedding",
+    "Transformer",
+    "WeightedLayerPooling",
+    "WordEmbeddings",
+    "WordWeights",
 ]  # fmt: skip

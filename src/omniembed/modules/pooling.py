@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import warnings
@@ -236,7 +237,7 @@ def _unflatten(tokens: torch.Tensor, boundaries: torch.Tensor) -> tuple[torch.Te
     (``cu_seq_lens_q``, as flash-attention packing writes it), as right-padded ``(B, max l, H)`` + its mask."""
     flat = tokens.reshape(-1, tokens.shape[-1])
     bounds = boundaries.to("cpu", torch.int64).reshape(-1).tolist()
-    lengths = [end - start for start, end in zip(bounds[:-1], bounds[1:])]
+    lengths = [end - start for start, end in itertools.pairwise(bounds)]
     width = max(lengths, default=0)
     padded = flat.new_zeros(len(lengths), width, flat.shape[-1])
     mask = torch.zeros(len(lengths), width, dtype=torch.bool, device=flat.device)

@@ -41,8 +41,8 @@ import torch
 
 from omniembed.errors import ConfigError
 
-__all__ = ["VALID_PRECISIONS", "check_precision", "quantize_embeddings", "semantic_search_faiss",
-           "semantic_search_usearch"]
+__all__ = ["VALID_PRECISIONS", "check_precision", "quantize_embeddings", "semantic_search_faiss",  # noqa: F822
+           "semantic_search_usearch"]  # the searches come from __getattr__ below
 
 logger = logging.getLogger(__name__)
 

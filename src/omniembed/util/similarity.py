@@ -208,7 +208,7 @@ class SimilarityFunction(str, Enum):
     MANHATTAN = "manhattan"
     MAXSIM = "maxsim"
     MEANMAXSIM = "meanmaxsim"
-    MEAN_MAXSIM = "meanmaxsim"  # the reference's member name (an alias of MEANMAXSIM)
+    MEAN_MAXSIM = "meanmaxsim"  # noqa: PIE796 (the reference's member name, an alias of MEANMAXSIM)
 
     def __str__(self) -> str:  # Python 3.11 changed str() of mixed-in enums; keep the plain value everywhere
         return self.value

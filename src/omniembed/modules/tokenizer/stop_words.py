@@ -35,6 +35,6 @@ this those though three through throughout thru thus to together too top toward 
 under until up upon us ve very via was wasn we well were weren what whatever when whence whenever where
 whereafter whereas whereby wherein whereupon wherever whether which while whither who whoever whole whom whose
 why will with within without won would wouldn y yet you your yours yourself yourselves
-""".split()
+""".split()  # noqa: SIM905 (a word list reads best as a block of text)
 
 ENGLISH_STOP_WORDS: list[str] = _PUNCTUATION + _WORDS

@@ -27,7 +27,7 @@ CONFIG_NAME = "whitespacetokenizer_config.json"
 class WhitespaceTokenizer(WordTokenizer):
     """See the module docstring."""
 
-    def __init__(self, vocab: Iterable[str] = [], stop_words: Iterable[str] = ENGLISH_STOP_WORDS,  # noqa: B006
+    def __init__(self, vocab: Iterable[str] = [], stop_words: Iterable[str] = ENGLISH_STOP_WORDS,
                  do_lower_case: bool = False) -> None:
         self.stop_words = set(stop_words)
         self.do_lower_case = do_lower_case

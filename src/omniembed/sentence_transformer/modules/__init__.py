@@ -8,11 +8,11 @@ Example:
 """
 
 from omniembed.modules import (
-    BoW,
-    CLIPModel,
     CNN,
     LSTM,
     Asym,
+    BoW,
+    CLIPModel,
     Dense,
     Dropout,
     InputModule,
@@ -29,6 +29,22 @@ from omniembed.modules import (
 )
 
 __all__ = [
-    "Asym", "BoW", "CLIPModel", "CNN", "Dense", "Dropout", "InputModule", "LSTM", "LayerNorm", "Module", "Normalize",
-    "Pooling", "Router", "StaticEmbedding", "Transformer", "WeightedLayerPooling", "WordEmbeddings", "WordWeights",
+    "CNN",
+    "LSTM",
+    "Asym",
+    "BoW",
+    "CLIPModel",
+    "Dense",
+    "Dropout",
+    "InputModule",
+    "LayerNorm",
+    "Module",
+    "Normalize",
+    "Pooling",
+    "Router",
+    "StaticEmbedding",
+    "Transformer",
+    "WeightedLayerPooling",
+    "WordEmbeddings",
+    "WordWeights",
 ]  # fmt: skip
