@@ -64,20 +64,38 @@ class CrossEncoderReferenceAPI:
     """Mixed into :class:`~omniembed.CrossEncoder`."""
 
     def preprocess(self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Model inputs for one batch of pairs, as ``predict`` builds them: text pairs → the tokenizer's pair
-        encoding, pairs with media → decoded and rendered as query/document messages. ``processing_kwargs`` and
-        ``media`` (MediaOptions) may be given. All pairs must be of one kind (predict groups them for you)."""
+        """Model inputs for one batch of pairs, as ``predict`` builds them (the same
+        :class:`~omniembed.processing.scores.Scoring` steps): text pairs → the tokenizer's pair encoding, pairs with
+        media → decoded and rendered as query/document messages. ``processing_kwargs`` and ``media``
+        (MediaOptions) may be given. All pairs must be of one kind (predict groups them for you)."""
         if len(inputs) == 0:
             return {}
-        from omniembed.models import pairs, scoring
+        from omniembed.errors import InputError
+        from omniembed.processing.runtime import CallContext
 
-        jobs, _ = scoring.classify_jobs(self, list(inputs), "raise")
-        kinds = {job.modality for job in jobs}
+        ctx = CallContext(model=self, prompt=prompt, media=kwargs.get("media", getattr(self, "media", None)),
+                          processing_kwargs=kwargs.get("processing_kwargs"))
+        task = self.scoring_task()
+        jobs = []
+        for index, item in enumerate(inputs):
+            try:
+                jobs.append(task.classify(ctx, index, item))
+            except InputError as exc:
+                raise exc.at_index(index) from None
+        kinds = list(dict.fromkeys(job.kind for job in jobs))
         if len(kinds) != 1:
             raise ConfigError(
-                f"These pairs need different preprocessing ({', '.join(sorted(map(str, kinds)))}); preprocess each "
-                "kind separately, or call predict(), which groups them."
+                f"These pairs need different preprocessing ({', '.join(map(str, kinds))}); preprocess each kind "
+                "separately, or call predict(), which groups them."
             )
-        load = pairs.make_loader(self, kwargs.get("media", getattr(self, "media", None)))
-        values = [load(job) for job in jobs]
-        return pairs.preprocess(self, kinds.pop(), values, prompt, kwargs.get("processing_kwargs"))
+        hints_of = getattr(self[0], "media_hints", None)
+        hints = {m: hints_of(m, ctx.processing_kwargs) if hints_of else {} for job in jobs for _, m in job.media}
+        values = []
+        for job in jobs:
+            try:
+                sides = tuple(side if m == "text" else task.decode(ctx, side, m, hints[m])
+                              for side, m in zip(job.sides, job.modalities))
+            except InputError as exc:
+                raise exc.at_index(job.index) from None
+            values.append(task.assemble(job, sides))
+        return task.prepare(ctx, kinds[0], values)
