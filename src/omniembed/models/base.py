@@ -213,11 +213,14 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
         return torch.device("cpu")
 
     @property
-    def dtype(self) -> torch.dtype:
+    def dtype(self) -> torch.dtype | None:
+        """The floating dtype of the parameters; None for a model without parameters, as in the reference."""
+        first = None
         for tensor in self.parameters():
             if tensor.is_floating_point():
                 return tensor.dtype
-        return torch.float32
+            first = first or tensor.dtype
+        return first
 
     @property
     def transformers_model(self) -> nn.Module | None:

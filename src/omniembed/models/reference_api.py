@@ -29,6 +29,19 @@ from omniembed.util.similarity import SUPPORTED_SIMILARITY_FN_NAMES
 logger = logging.getLogger(__name__)
 
 
+def renamed_argument(value: Any, kwargs: dict[str, Any], old: str, new: str, owner: str) -> Any:
+    """The reference's deprecated keyword ``old`` (e.g. ``encode(sentences=...)``) as ``new``: popped from
+    ``kwargs`` with the reference's warning; when both are given the new one wins. Neither → ``TypeError``."""
+    if old in kwargs:
+        given = kwargs.pop(old)
+        logger.warning("The `%s` argument was renamed and is now deprecated. Please use `%s` instead.", old, new)
+        if value is None:
+            value = given
+    if value is None:
+        raise TypeError(f"{owner}() missing 1 required positional argument: '{new}'")
+    return value
+
+
 class ModelReferenceAPI:
     """Mixed into every model class (see the module docstring)."""
 

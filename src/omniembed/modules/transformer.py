@@ -34,7 +34,12 @@ from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
-from omniembed.modules.transformer_api import TransformerReferenceAPI, check_modality_config, rename_deprecated_args
+from omniembed.modules.transformer_api import (
+    TransformerReferenceAPI,
+    check_modality_config,
+    default_num_labels,
+    rename_deprecated_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +101,7 @@ class Transformer(TransformerReferenceAPI, Module):
         self.processing_kwargs = processing_kwargs or {}
         self.config = loading.load_config(model_name_or_path, config_kwargs={"use_cache": False, **(config_kwargs or {})},
                                           hub_kwargs=hub)
+        default_num_labels(self.config, transformer_task, config_kwargs)
         self.backend = backend
         self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
                                              model_kwargs=model_kwargs or {}, hub_kwargs=hub, backend=backend)

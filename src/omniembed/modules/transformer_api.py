@@ -8,6 +8,8 @@
   reference's fallback warning.
 * ``Transformer.load_config(path)``: the saved ``sentence_bert_config.json`` (or a legacy name), text-only when it
   predates multimodality.
+* A ``sequence-classification`` checkpoint without a classification head gets one label
+  (:func:`default_num_labels`).
 * Deprecated arguments ``model_args`` / ``tokenizer_args`` / ``config_args`` are renamed with the reference's
   warning; ``modality_config`` entries must be dicts with ``method`` and ``method_output_name``.
 
@@ -53,6 +55,17 @@ def check_modality_config(modality_config: dict[Any, Any]) -> None:
                 f"Invalid modality_config entry for {key!r}: each entry must be a dict with 'method' and "
                 f"'method_output_name' keys, but got {entry!r}"
             )
+
+
+def default_num_labels(config: Any, transformer_task: str, config_kwargs: dict[str, Any] | None) -> None:
+    """A checkpoint without a classification head gets ONE label as a reranker (the reference's rule), not
+    transformers' default of two: ``CrossEncoder("bert-base-uncased")`` scores ``(n,)``. An explicit
+    ``num_labels`` (``config_kwargs`` / ``CrossEncoder(num_labels=...)``) is kept."""
+    if transformer_task != "sequence-classification" or "num_labels" in (config_kwargs or {}):
+        return
+    architectures = getattr(config, "architectures", None) or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        config.num_labels = 1
 
 
 class TransformerReferenceAPI:
