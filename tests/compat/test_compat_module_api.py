@@ -227,3 +227,22 @@ def test_compat_docstring_examples(name):
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_compat_modules_json_kwargs_route_call_keywords_to_that_module(tmp_path):
+    from support.call_kwarg_modules import TaskOffset
+
+    folder = tmp_path / "routed"
+    SentenceTransformer(modules=[CharCounts(), TaskOffset()], device="cpu").save(str(folder))
+    entries = json.loads((folder / "modules.json").read_text())
+    assert "kwargs" not in entries[1]
+    entries[1]["kwargs"] = ["task"]  # as the reference writes module_kwargs
+    (folder / "modules.json").write_text(json.dumps(entries))
+    model = SentenceTransformer(str(folder), device="cpu", trust_remote_code=True)
+    assert "task" in model.get_model_kwargs()
+    counts = np.array([[3.0, 0.0, 1.0, 1.0]], dtype=np.float32)  # "banana oi"
+    np.testing.assert_array_equal(model.encode(["banana oi"]), counts)
+    np.testing.assert_array_equal(model.encode_query(["banana oi"]), counts + 1.0)
+    np.testing.assert_array_equal(model.encode_document(["banana oi"]), counts)
+    model.save(str(tmp_path / "again"))
+    assert json.loads((tmp_path / "again" / "modules.json").read_text())[1]["kwargs"] == ["task"]

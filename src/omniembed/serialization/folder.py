@@ -66,8 +66,18 @@ def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any)
                 continue
             except TypeError:
                 raise ModelLoadError(f"Module folder {sub!r} listed in modules.json does not exist.") from None
-        modules.append(cls.load(sub, **_accepted(cls.load, load_kwargs)))
+        modules.append(_with_call_kwargs(cls.load(sub, **_accepted(cls.load, load_kwargs)), entry.get("kwargs")))
     return modules
+
+
+def _with_call_kwargs(module: torch.nn.Module, names: Any) -> torch.nn.Module:
+    """A ``modules.json`` entry's ``"kwargs"`` (call keywords routed to that module, as the reference does, e.g.
+    ``["task"]``): added to the module's ``forward_kwargs`` and kept for saving. A Router takes every keyword."""
+    if not names or isinstance(getattr(type(module), "forward_kwargs", None), property):
+        return module
+    module.modules_json_kwargs = list(names)
+    module.forward_kwargs = set(getattr(module, "forward_kwargs", ())) | set(names)
+    return module
 
 
 def _accepted(load: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +101,10 @@ def save_modules(folder: str, modules: list[torch.nn.Module], *, safe_serializat
         in_root = idx == 0 and getattr(module, "save_in_root", False)
         sub = "" if in_root else f"{idx}_{type(module).__name__}"
         module.save(os.path.join(folder, sub), safe_serialization=safe_serialization)
-        entries.append({"idx": idx, "name": str(idx), "path": sub, "type": registry.reference_type(module)})
+        entry = {"idx": idx, "name": str(idx), "path": sub, "type": registry.reference_type(module)}
+        if getattr(module, "modules_json_kwargs", None):
+            entry["kwargs"] = list(module.modules_json_kwargs)
+        entries.append(entry)
     write_json(os.path.join(folder, MODULES_JSON), entries)
 
 
