@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from omniembed.errors import ConfigError, ItemFailure
-from omniembed.models.reference_api import ModelReferenceAPI
 from omniembed.modality import Modality, supports
+from omniembed.models.reference_api import ModelReferenceAPI
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
@@ -257,8 +257,12 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
 
     def get_model_kwargs(self) -> list[str]:
         names: set[str] = set()
-        for module in self:
+        modules = list(self)
+        while modules:  # a Router's route modules too: it hands them the keywords they declare
+            module = modules.pop()
             names |= set(getattr(module, "forward_kwargs", set()))
+            for route in getattr(module, "sub_modules", {}).values() if hasattr(module, "routes_call_kwargs") else ():
+                modules.extend(route)
         return sorted(names)
 
     # -- saving ---------------------------------------------------------------------------------------------

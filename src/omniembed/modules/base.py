@@ -210,6 +210,9 @@ def run_stack(modules: Iterable[nn.Module], features: dict[str, Any], kwargs: di
     call's keyword arguments it declares in ``forward_kwargs``. The one forward of SentenceTransformer,
     CrossEncoder and every Router route."""
     for module in modules:
+        if getattr(module, "routes_call_kwargs", False):  # a Router: its route modules pick theirs
+            features = module(features, **kwargs)
+            continue
         accepted = getattr(module, "forward_kwargs", ())
         features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
     return features

@@ -84,6 +84,9 @@ class Router(Module):
     config_keys: ClassVar[list[str]] = ["default_route", "allow_empty_key", "route_mappings"]
     config_file_name: ClassVar[str] = CONFIG_NAME
     save_in_root: ClassVar[bool] = True
+    forward_kwargs: ClassVar[set[str]] = {"task", "modality"}
+    #: As in the reference, a Router gets every call keyword and hands each route module the ones it declares.
+    routes_call_kwargs: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -115,16 +118,6 @@ class Router(Module):
         self.default_route = default_route
         self.allow_empty_key = bool(allow_empty_key)
         self.route_mappings = mappings
-
-    @property
-    def forward_kwargs(self) -> set[str]:  # type: ignore[override]
-        """``task`` and ``modality``, plus every keyword a module of any route consumes: as in the reference, a
-        call's keyword reaches the route modules that declare it (and ``get_model_kwargs`` lists it)."""
-        names = {"task", "modality"}
-        for route in self.sub_modules.values():
-            for module in route:
-                names |= set(getattr(module, "forward_kwargs", ()))
-        return names
 
     @classmethod
     def for_query_document(

@@ -73,7 +73,7 @@ def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any)
 def _with_call_kwargs(module: torch.nn.Module, names: Any) -> torch.nn.Module:
     """A ``modules.json`` entry's ``"kwargs"`` (call keywords routed to that module, as the reference does, e.g.
     ``["task"]``): added to the module's ``forward_kwargs`` and kept for saving. A Router takes every keyword."""
-    if not names or isinstance(getattr(type(module), "forward_kwargs", None), property):
+    if not names or getattr(module, "routes_call_kwargs", False):
         return module
     module.modules_json_kwargs = list(names)
     module.forward_kwargs = set(getattr(module, "forward_kwargs", ())) | set(names)
