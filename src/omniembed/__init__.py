@@ -7,10 +7,17 @@ Example (a hub id such as ``"sentence-transformers/all-MiniLM-L6-v2"`` or a loca
     (1, 384)
 """
 
-from omniembed import errors
+from omniembed import errors, import_aliases
 from omniembed.errors import OmniEmbedError
 
 __version__ = "0.1.0"
+
+# `from omniembed.models.Pooling import Pooling`, `from omniembed.SentenceTransformer import …`: the reference's
+# file-level import paths (see omniembed.import_aliases).
+import_aliases.install()
+
+_SUBMODULES = ("util", "inputs", "modules", "models", "cross_encoder", "sentence_transformer", "similarity_functions",
+               "quantization", "base")
 
 
 def __getattr__(name: str):
@@ -23,11 +30,23 @@ def __getattr__(name: str):
         from omniembed.models.cross_encoder import CrossEncoder
 
         return CrossEncoder
-    if name in ("util", "inputs", "modules"):
+    if name == "SimilarityFunction":
+        from omniembed.util.similarity import SimilarityFunction
+
+        return SimilarityFunction
+    if name == "quantize_embeddings":
+        from omniembed.util.quantization import quantize_embeddings
+
+        return quantize_embeddings
+    if name in _SUBMODULES:
         import importlib
 
         return importlib.import_module(f"omniembed.{name}")
     raise AttributeError(f"module 'omniembed' has no attribute {name!r}")
 
 
-__all__ = ["CrossEncoder", "OmniEmbedError", "SentenceTransformer", "__version__", "errors", "inputs", "modules", "util"]
+__all__ = [
+    "CrossEncoder", "OmniEmbedError", "SentenceTransformer", "SimilarityFunction", "__version__", "base",
+    "cross_encoder", "errors", "inputs", "models", "modules", "quantization", "quantize_embeddings",
+    "sentence_transformer", "similarity_functions", "util",
+]  # fmt: skip

@@ -294,8 +294,9 @@ def test_datasets_column_is_a_batch(monkeypatch):
 )
 def test_explicit_media_on_a_model_without_it_raises(sample, supported, shown):
     listed = ", ".join(supported)
+    assert infer_modality(sample, supported) == shown  # the reference's contract: the caller decides
     with pytest.raises(UnsupportedModalityError) as info:
-        infer_modality(sample, supported)
+        infer_modality(sample, supported, raise_unsupported=True)
     expected = f"Modality '{shown}' is not supported by this SentenceTransformer model. Supported modalities: {listed}."
     if isinstance(sample, torch.Tensor) and "image" in supported:  # a bare image batch: the reference's text + how
         assert str(info.value).startswith(expected + " A bare 4-D array (8, 3, 4, 4) is read as one video")
@@ -307,13 +308,13 @@ def test_explicit_media_on_a_model_without_it_raises(sample, supported, shown):
 
 def test_explicit_unsupported_combination_and_messages():
     with pytest.raises(UnsupportedModalityError, match="supports image and text individually"):
-        infer_modality({"image": PIL_IMG, "text": "a"}, ["text", "image"])
+        infer_modality({"image": PIL_IMG, "text": "a"}, ["text", "image"], raise_unsupported=True)
     assert infer_modality({"image": PIL_IMG, "text": "a"}, ["text", "image", "message"]) == ("image", "text")
     with pytest.raises(UnsupportedModalityError, match="chat-style 'message'"):
-        infer_modality(MSG, ["text"])
+        infer_modality(MSG, ["text"], raise_unsupported=True)
     with pytest.raises(UnsupportedModalityError, match="by this Transformer module"):
-        infer_modality(PIL_IMG, ["text"], owner="Transformer module")
-    err = pytest.raises(UnsupportedModalityError, infer_modality, PIL_IMG, ["text"]).value
+        infer_modality(PIL_IMG, ["text"], owner="Transformer module", raise_unsupported=True)
+    err = pytest.raises(UnsupportedModalityError, infer_modality, PIL_IMG, ["text"], raise_unsupported=True).value
     assert str(err.at_index(4)).startswith("Item 4 (<PIL image RGB (4, 4)>): Modality 'image' is not supported")
     err = pytest.raises(UnsupportedInputError, infer_modality, 12345).value
     assert (

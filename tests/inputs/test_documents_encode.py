@@ -79,7 +79,7 @@ def test_text_only_models_keep_the_reference_rule_for_strings(deck):
     assert infer_modality(path, ["text"]) == "text"
     assert infer_modality("https://example.com/deck.pdf", ["text"]) == "text"
     with pytest.raises(UnsupportedModalityError, match="embed the text layer of each page"):
-        infer_modality(data, ["text"])  # bytes are never text
+        infer_modality(data, ["text"], raise_unsupported=True)  # bytes are never text
 
 
 def test_model_supports_documents_when_it_takes_images(clip, minilm):
@@ -162,7 +162,7 @@ def test_page_embeddings_equal_embeddings_of_the_rendered_images(clip, deck):
     np.testing.assert_allclose(clip.encode(pages), expected, atol=1e-6)  # DocumentPage objects are images too
     assert infer_modality(pages[0]) == "image"
     with pytest.raises(UnsupportedModalityError):
-        infer_modality(pages[0], ["text"])
+        infer_modality(pages[0], ["text"], raise_unsupported=True)
 
 
 def test_minilm_finds_page_7_from_its_text_layer(minilm):

@@ -10,8 +10,10 @@ as the image of one page (see :class:`~omniembed.inputs.DocumentOptions`), so wi
 document is reported as ``"image"``. The modality names and the support rule live in :mod:`omniembed.modality`.
 
 Strings stay forgiving, as in the reference: media the model cannot encode is embedded as text. Any other
-input is explicit (PIL image, array, bytes, path object, ``{"image": x}``): on a model without its modality,
-:func:`infer_modality` raises :class:`~omniembed.errors.UnsupportedModalityError` with the reference's text.
+input is explicit (PIL image, array, bytes, path object, ``{"image": x}``): its modality is returned as it is,
+and the caller decides (the reference's contract: ``infer_modality(pil_image, ["text"])`` is ``"image"``);
+with ``raise_unsupported=True`` (what ``encode`` and ``predict`` use) :func:`infer_modality` raises
+:class:`~omniembed.errors.UnsupportedModalityError` with the reference's text instead.
 
 Example:
     >>> from omniembed.inputs.detect import infer_modality, is_singular_input
@@ -246,7 +248,8 @@ def _detect(sample: Any, supported: Sequence[Modality] | None) -> Modality:
 
 
 def infer_modality(
-    sample: Any, supported_modalities: Sequence[Modality] | None = None, *, owner: str = _DEFAULT_OWNER
+    sample: Any, supported_modalities: Sequence[Modality] | None = None, *, owner: str = _DEFAULT_OWNER,
+    raise_unsupported: bool = False,
 ) -> Modality:
     """The modality of one input: ``"text"``, ``"image"``, ``"audio"``, ``"video"``, ``"document"`` (a PDF),
     ``"message"`` or a sorted tuple such as ``("image", "text")`` for a multimodal dict.
@@ -256,13 +259,19 @@ def infer_modality(
     how to embed every page (:func:`~omniembed.inputs.document_pages`).
 
     With ``supported_modalities`` (the model's list), a media-looking *string* the model cannot encode is text,
-    as in the reference; any other input whose modality is not supported raises
-    :class:`~omniembed.errors.UnsupportedModalityError` (the reference raises the same text later, per batch).
+    as in the reference; any other input keeps its modality even when it is not supported (the caller decides,
+    as in the reference), unless ``raise_unsupported`` asks for
+    :class:`~omniembed.errors.UnsupportedModalityError` (the text the reference raises later, per batch).
     Malformed inputs raise :class:`~omniembed.errors.UnsupportedInputError`. Both are ``ValueError``.
+
+    Example:
+        >>> import numpy as np
+        >>> infer_modality(np.zeros((4, 4, 3), np.uint8), ["text"])
+        'image'
     """
     try:
         modality = _for_model(_detect(sample, supported_modalities), supported_modalities)
-        if supported_modalities is not None:
+        if supported_modalities is not None and raise_unsupported:
             check_supported(modality, supported_modalities, owner=owner)
     except InputError as err:  # describe the item, so `err.at_index(i)` can say which one it was
         hint = _array_hint(sample, supported_modalities) if isinstance(err, UnsupportedModalityError) else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ from omniembed.errors import ConfigError, ItemFailure
 from omniembed.modality import Modality, supports
 from omniembed.models.devices import check_device
 from omniembed.models.media_argument import media_options
+from omniembed.models.reference_api import ModelReferenceAPI
 from omniembed.modules.base import run_stack
 from omniembed.processing import runtime
 from omniembed.processing.batches import check_on_error
@@ -38,7 +40,7 @@ def default_device() -> str:
     return "cpu"
 
 
-class ModelBase(nn.Sequential):
+class ModelBase(ModelReferenceAPI, nn.Sequential):
     """A sequence of modules loaded from a folder or hub id (see SentenceTransformer for the arguments)."""
 
     model_type: ClassVar[str] = "SentenceTransformer"
@@ -68,7 +70,8 @@ class ModelBase(nn.Sequential):
         if use_auth_token is not None:
             if token is not None:
                 raise ConfigError("Both `token` and `use_auth_token` are specified. Please use only `token`.")
-            logger.warning("`use_auth_token` is deprecated; use `token`.")
+            warnings.warn("The `use_auth_token` argument is deprecated and will be removed in a future release of "
+                          "SentenceTransformers.", FutureWarning, stacklevel=3)
             token = use_auth_token
         if tokenizer_kwargs is not None:
             logger.warning("`tokenizer_kwargs` is deprecated; use `processor_kwargs`.")
@@ -92,6 +95,9 @@ class ModelBase(nn.Sequential):
                 )
             loaded = list(modules)
         elif model_name_or_path is not None:
+            if modules is not None:
+                logger.warning("Both `model_name_or_path` and `modules` were provided. The modules are loaded from "
+                               "`model_name_or_path`, so the `modules` argument is ignored.")
             path = resolve_model_folder(str(model_name_or_path), cache_folder=cache_folder, revision=revision,
                                         token=token, local_files_only=local_files_only, backend=backend)
             self.model_path = path
@@ -221,11 +227,14 @@ class ModelBase(nn.Sequential):
         return torch.device("cpu")
 
     @property
-    def dtype(self) -> torch.dtype:
+    def dtype(self) -> torch.dtype | None:
+        """The floating dtype of the parameters; None for a model without parameters, as in the reference."""
+        first = None
         for tensor in self.parameters():
             if tensor.is_floating_point():
                 return tensor.dtype
-        return torch.float32
+            first = first or tensor.dtype
+        return first
 
     @property
     def transformers_model(self) -> nn.Module | None:
@@ -262,8 +271,12 @@ class ModelBase(nn.Sequential):
 
     def get_model_kwargs(self) -> list[str]:
         names: set[str] = set()
-        for module in self:
+        modules = list(self)
+        while modules:  # a Router's route modules too: it hands them the keywords they declare
+            module = modules.pop()
             names |= set(getattr(module, "forward_kwargs", set()))
+            for route in getattr(module, "sub_modules", {}).values() if hasattr(module, "routes_call_kwargs") else ():
+                modules.extend(route)
         return sorted(names)
 
     # -- saving ---------------------------------------------------------------------------------------------

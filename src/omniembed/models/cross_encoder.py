@@ -34,6 +34,7 @@ from torch import nn
 
 from omniembed.errors import ArgumentError, ConfigError, ModelLoadError, RemoteCodeError
 from omniembed.models.base import ModelBase
+from omniembed.models.reference_api import CrossEncoderReferenceAPI
 from omniembed.processing.scores import (
     Scoring,
     as_pair_items,
@@ -60,7 +61,7 @@ def _warn_renamed(kwargs: dict[str, Any], mapping: dict[str, str], owner: str) -
             kwargs.setdefault(new, value)
 
 
-class CrossEncoder(ModelBase):
+class CrossEncoder(CrossEncoderReferenceAPI, ModelBase):
     """Scores pairs jointly (see the module docstring for the heads).
 
     Arguments are the reference's: ``model_name_or_path``, ``modules``, ``device``, ``prompts`` (default ``{}``),
@@ -257,6 +258,16 @@ class CrossEncoder(ModelBase):
         """True when ``inputs`` is one pair (a list/tuple whose first item is not a list/tuple)."""
         return is_singular_pair_input(inputs)
 
+    def scoring_task(self, activation_fn: Callable | None = None, *, apply_softmax: bool = False) -> Scoring:
+        """The :class:`~omniembed.processing.scores.Scoring` task of a call on this model (predict, preprocess)."""
+        first = self[0]
+        return Scoring(
+            modalities=tuple(self.modalities), scorer=first if hasattr(first, "preprocess_pairs") else None,
+            message_format=getattr(first, "message_format", "structured"), num_labels=self.num_labels,
+            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
+            apply_softmax=apply_softmax,
+        )
+
     def predict(
         self,
         inputs: Any = None,
@@ -310,13 +321,7 @@ class CrossEncoder(ModelBase):
             show_progress_bar=show_progress_bar, device=None if devices else device, on_error=on_error, media=media,
             num_workers=num_workers, processing_kwargs=kwargs.get("processing_kwargs"),
         )
-        first = self[0]
-        task = Scoring(
-            modalities=tuple(self.modalities), scorer=first if hasattr(first, "preprocess_pairs") else None,
-            message_format=getattr(first, "message_format", "structured"), num_labels=self.num_labels,
-            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
-            apply_softmax=bool(apply_softmax),
-        )
+        task = self.scoring_task(activation_fn, apply_softmax=bool(apply_softmax))
         singular = is_singular_pair_input(inputs)
         items = as_pair_items(inputs, singular)
         rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)

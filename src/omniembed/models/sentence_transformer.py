@@ -22,7 +22,8 @@ from torch import nn
 from omniembed.errors import ConfigError
 from omniembed.inputs.detect import is_singular_input
 from omniembed.models.base import ModelBase
-from omniembed.processing.embeddings import Embedding, check_model_kwargs, finalize_embeddings
+from omniembed.models.reference_api import renamed_argument
+from omniembed.processing.embeddings import Embedding, as_items, check_model_kwargs, finalize_embeddings
 from omniembed.util import similarity as sim
 from omniembed.util.quantization import check_precision
 
@@ -85,7 +86,7 @@ class SentenceTransformer(ModelBase):
     # -- encoding -------------------------------------------------------------------------------------------
     def encode(
         self,
-        inputs: Any,
+        inputs: Any = None,
         prompt_name: str | None = None,
         prompt: str | None = None,
         batch_size: int = 32,
@@ -122,6 +123,7 @@ class SentenceTransformer(ModelBase):
             >>> emb.shape, [failure.index for failure in failures]
             ((2, 384), [1])
         """
+        inputs = renamed_argument(inputs, kwargs, "sentences", "inputs", "encode")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
         devices = device if isinstance(device, (list, tuple)) else None
@@ -144,31 +146,36 @@ class SentenceTransformer(ModelBase):
             normalize_embeddings=normalize_embeddings,
         )
         singular = is_singular_input(inputs)
-        items = [inputs] if singular else list(inputs)
+        items = as_items(inputs, singular)
         rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
         embeddings = finalize_embeddings(
             rows, output_value=output_value, precision=precision, convert_to_numpy=convert_to_numpy,
             convert_to_tensor=convert_to_tensor, width=self.get_embedding_dimension(), dtype=self.dtype,
+            device=ctx.device,
         )
         if singular:
             embeddings = embeddings[0]
         return (embeddings, failures) if return_failures else embeddings
 
-    def encode_query(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
+    def encode_query(self, inputs: Any = None, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
         """``encode`` with the ``query`` prompt (when configured) and ``task="query"`` for Router models."""
+        inputs = renamed_argument(inputs, kwargs, "sentences", "inputs", "encode_query")
         if prompt is None and prompt_name is None and "query" in self.prompts:
             prompt_name = "query"
         kwargs.setdefault("task", "query")
         return self.encode(inputs, prompt_name=prompt_name, prompt=prompt, **kwargs)
 
-    def encode_document(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
+    def encode_document(self, inputs: Any = None, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
         """``encode`` with the first of the ``document``/``passage``/``corpus`` prompts, and ``task="document"``."""
+        inputs = renamed_argument(inputs, kwargs, "sentences", "inputs", "encode_document")
         if prompt is None and prompt_name is None:
             prompt_name = next((n for n in ("document", "passage", "corpus") if n in self.prompts), None)
         kwargs.setdefault("task", "document")
         return self.encode(inputs, prompt_name=prompt_name, prompt=prompt, **kwargs)
 
     def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        if len(inputs) == 0:
+            return {}  # nothing to prepare, as in the reference
         return self[0].preprocess(inputs, prompt, **kwargs)
 
     # -- similarity -----------------------------------------------------------------------------------------

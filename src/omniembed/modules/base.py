@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from omniembed.errors import ModelLoadError
+from omniembed.errors import ConfigError, ModelLoadError
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +34,35 @@ PICKLE_NAME = "pytorch_model.bin"
 
 
 class Module(nn.Module):
-    """Base class of every stack module.
+    """Base class of every stack module, with the reference's module API.
 
-    Subclasses set :attr:`config_keys` (constructor arguments saved to ``config_file_name``) and
-    optionally :attr:`reference_type` (the class path written into ``modules.json``; omniembed's own modules
-    are listed in :mod:`omniembed.serialization.registry`).
+    Subclasses set :attr:`config_keys` (constructor arguments saved to ``config_file_name``), implement
+    ``forward``, and optionally :attr:`reference_type` (the class path written into ``modules.json``; omniembed's
+    own modules are listed in :mod:`omniembed.serialization.registry`). A module written for the reference
+    (``sentence_transformers.models.Module``) works unchanged: ``save_config`` / ``save_torch_weights``,
+    ``load_config`` / ``load_torch_weights`` / ``load_file_path`` / ``load_dir_path``, ``config_key_renames`` and
+    ``get_embedding_dimension`` are the reference's names and signatures.
+
+    Example:
+        >>> import tempfile, torch
+        >>> class Scale(Module):
+        ...     config_keys = ["factor"]
+        ...     def __init__(self, factor: float = 2.0):
+        ...         super().__init__()
+        ...         self.factor = factor
+        ...     def forward(self, features, **kwargs):
+        ...         features["sentence_embedding"] = features["sentence_embedding"] * self.factor
+        ...         return features
+        >>> folder = tempfile.mkdtemp()
+        >>> Scale(3.0).save(folder)
+        >>> Scale.load(folder).factor
+        3.0
     """
 
     config_keys: ClassVar[list[str]] = []
     config_file_name: ClassVar[str] = "config.json"
+    #: Old config keys read under their new names when loading (``{"word_embedding_dimension": ...}``).
+    config_key_renames: ClassVar[dict[str, str]] = {}
     #: Saved in the model's root folder instead of ``{idx}_{ClassName}`` (Transformer, Router).
     save_in_root: ClassVar[bool] = False
     #: ``encode(**kwargs)`` names this module consumes in ``forward``.
@@ -53,23 +73,130 @@ class Module(nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
 
+    # -- dimensions: the reference's new name and omniembed's (older) one, whichever a subclass defines ---------
+    def get_embedding_dimension(self) -> int | None:
+        if type(self).get_sentence_embedding_dimension is not Module.get_sentence_embedding_dimension:
+            return self.get_sentence_embedding_dimension()
+        return None
+
+    def get_sentence_embedding_dimension(self) -> int | None:
+        if type(self).get_embedding_dimension is not Module.get_embedding_dimension:
+            return self.get_embedding_dimension()
+        return None
+
     # -- saving ---------------------------------------------------------------------------------------------
-    def save(self, output_path: str, *, safe_serialization: bool = True) -> None:
+    def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any) -> None:
         os.makedirs(output_path, exist_ok=True)
-        write_json(os.path.join(output_path, self.config_file_name), self.get_config_dict())
+        self.save_config(output_path)
         if any(True for _ in self.parameters()):
-            save_state_dict(self.state_dict(), output_path, safe_serialization=safe_serialization)
+            self.save_torch_weights(output_path, safe_serialization=safe_serialization)
+
+    def save_config(self, output_path: str, filename: str | None = None) -> None:
+        """Write :meth:`get_config_dict` as JSON to ``output_path/filename`` (default ``config_file_name``)."""
+        os.makedirs(output_path, exist_ok=True)
+        write_json(os.path.join(output_path, filename or self.config_file_name), self.get_config_dict())
+
+    def save_torch_weights(self, output_path: str, safe_serialization: bool = True) -> None:
+        """Write the state dict as ``model.safetensors`` (or ``pytorch_model.bin`` when not ``safe_serialization``)."""
+        save_state_dict(self.state_dict(), output_path, safe_serialization=safe_serialization)
 
     # -- loading --------------------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str, **kwargs: Any) -> Module:
-        """Build the module from its folder. ``kwargs`` are load-time options (device, trust_remote_code…)
-        that a module may use or ignore."""
-        config = read_json(os.path.join(path, cls.config_file_name)) if path else {}
-        module = cls(**config)
+    def load(cls, model_name_or_path: str, subfolder: str = "", token: bool | str | None = None,
+             cache_folder: str | None = None, revision: str | None = None, local_files_only: bool = False,
+             **kwargs: Any) -> Module:
+        """Build the module from its folder (a local path, or a hub id + ``subfolder``). ``kwargs`` are load-time
+        options (device, trust_remote_code…) that a module may use or ignore."""
+        hub = {"token": token, "cache_folder": cache_folder, "revision": revision,
+               "local_files_only": local_files_only}
+        config = cls.load_config(model_name_or_path, subfolder=subfolder, **hub)
+        try:
+            module = cls(**config)
+        except TypeError as exc:
+            where = os.path.join(model_name_or_path, subfolder)
+            raise ModelLoadError(f"Could not build {cls.__name__} from the config in {where!r}: {exc}") from exc
         if any(True for _ in module.parameters()):
-            module.load_state_dict(load_state_dict(path))
+            cls.load_torch_weights(model_name_or_path, subfolder=subfolder, model=module, **hub)
         return module
+
+    @classmethod
+    def load_config(cls, model_name_or_path: str, subfolder: str = "", config_filename: str | None = None,
+                    token: bool | str | None = None, cache_folder: str | None = None, revision: str | None = None,
+                    local_files_only: bool = False) -> dict[str, Any]:
+        """The saved config (``{}`` when the file is absent), with :attr:`config_key_renames` applied."""
+        path = cls.load_file_path(model_name_or_path, config_filename or cls.config_file_name, subfolder=subfolder,
+                                  token=token, cache_folder=cache_folder, revision=revision,
+                                  local_files_only=local_files_only)
+        config = read_json(path) if path else {}
+        for old, new in cls.config_key_renames.items():
+            if old in config:
+                value = config.pop(old)
+                config.setdefault(new, value)
+        return config
+
+    @classmethod
+    def load_torch_weights(cls, model_name_or_path: str, subfolder: str = "", token: bool | str | None = None,
+                           cache_folder: str | None = None, revision: str | None = None,
+                           local_files_only: bool = False, model: nn.Module | None = None) -> Any:
+        """The saved weights (safetensors first, then a ``weights_only`` pickle): loaded into ``model`` and
+        ``model`` returned, or the state dict when ``model`` is None."""
+        hub = {"token": token, "cache_folder": cache_folder, "revision": revision,
+               "local_files_only": local_files_only}
+        for name in (SAFETENSORS_NAME, PICKLE_NAME):
+            path = cls.load_file_path(model_name_or_path, name, subfolder=subfolder, **hub)
+            if path is not None:
+                state = load_state_dict(os.path.dirname(path))
+                break
+        else:
+            where = os.path.join(model_name_or_path, subfolder)
+            raise ModelLoadError(f"No weights found in {where!r} (expected {SAFETENSORS_NAME} or {PICKLE_NAME}).")
+        if model is None:
+            return state
+        model.load_state_dict(state)
+        return model
+
+    @staticmethod
+    def load_file_path(model_name_or_path: str, filename: str, subfolder: str = "", token: bool | str | None = None,
+                       cache_folder: str | None = None, revision: str | None = None,
+                       local_files_only: bool = False) -> str | None:
+        """Local path of ``subfolder/filename`` in a model folder or hub repo; None when the file is absent."""
+        _check_relative(subfolder)
+        _check_relative(str(filename))
+        local = os.path.join(model_name_or_path, subfolder, filename)
+        if os.path.isfile(local):
+            return local
+        if os.path.isdir(model_name_or_path):
+            return None
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, HFValidationError, LocalEntryNotFoundError
+
+        try:
+            return hf_hub_download(model_name_or_path, filename=str(filename), subfolder=subfolder or None,
+                                   revision=revision, cache_dir=cache_folder, token=token,
+                                   local_files_only=local_files_only)
+        except (EntryNotFoundError, HFValidationError, LocalEntryNotFoundError):
+            return None
+
+    @staticmethod
+    def load_dir_path(model_name_or_path: str, subfolder: str, token: bool | str | None = None,
+                      cache_folder: str | None = None, revision: str | None = None,
+                      local_files_only: bool = False) -> str | None:
+        """Local path of ``subfolder`` in a model folder or hub repo; None when a local folder lacks it."""
+        _check_relative(subfolder)
+        local = os.path.join(model_name_or_path, subfolder)
+        if os.path.isdir(local):
+            return local
+        if os.path.isdir(model_name_or_path):
+            return None
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+        try:
+            root = snapshot_download(model_name_or_path, allow_patterns=f"{subfolder}/**", revision=revision,
+                                     cache_dir=cache_folder, token=token, local_files_only=local_files_only)
+        except (HFValidationError, LocalEntryNotFoundError):
+            return None
+        return os.path.join(root, subfolder)
 
     @property
     def device(self) -> torch.device:
@@ -83,9 +210,19 @@ def run_stack(modules: Iterable[nn.Module], features: dict[str, Any], kwargs: di
     call's keyword arguments it declares in ``forward_kwargs``. The one forward of SentenceTransformer,
     CrossEncoder and every Router route."""
     for module in modules:
+        if getattr(module, "routes_call_kwargs", False):  # a Router: its route modules pick theirs
+            features = module(features, **kwargs)
+            continue
         accepted = getattr(module, "forward_kwargs", ())
         features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
     return features
+
+
+def _check_relative(path: str) -> None:
+    """Sub-paths named by a (possibly downloaded) config must stay inside the model folder."""
+    parts = path.replace("\\", "/").split("/")
+    if os.path.isabs(path) or ".." in parts:
+        raise ConfigError(f"Invalid model path {path!r}: expected a relative path without '..' components.")
 
 
 def write_json(path: str, data: Any) -> None:

@@ -19,9 +19,13 @@ Choices (documented because the reference leaves them open):
   a later Normalize from producing NaN).
 * An ``attention_mask`` whose shape differs from (B, L) (vision tokens appended by the model) is ignored:
   every token counts.
-* ``include_prompt=False`` drops the first ``prompt_length`` attended tokens of each row. The pruned mask
-  replaces ``features["attention_mask"]`` (a new tensor; the caller's tensor is not modified). ``cls`` and the
+* ``include_prompt=False`` drops the first ``prompt_length`` attended tokens of each row for pooling only:
+  ``features["attention_mask"]`` is neither modified nor replaced, as in the reference. ``cls`` and the
   ``weightedmean`` origin still follow the padding mask, so dropping the prompt does not shift them.
+* A flattened batch (``cu_seq_lens_q`` present: FlashAttention-style packing, tokens ``(1, T, H)``) gives one
+  row per sequence, equal to pooling the same sequences padded.
+* After :class:`~omniembed.modules.WordWeights`, ``mean``, ``mean_sqrt_len_tokens`` and ``weightedmean`` divide by
+  ``token_weights_sum`` (the summed word weights) instead of the token count, as the reference does.
 
 Example:
     >>> import torch
@@ -35,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import warnings
@@ -166,18 +171,20 @@ class Pooling(Module):
     # -- forward --------------------------------------------------------------------------------------------
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         tokens: torch.Tensor = features["token_embeddings"]
-        batch, length = tokens.shape[0], tokens.shape[1]
-        given = features.get("attention_mask")
-        if torch.is_tensor(given) and tuple(given.shape) == (batch, length):
-            padding = given.to(tokens.device) != 0
-        else:  # missing, or a text mask next to vision tokens: every token counts
-            padding = torch.ones(batch, length, dtype=torch.bool, device=tokens.device)
+        boundaries = features.get("cu_seq_lens_q")
+        if torch.is_tensor(boundaries):  # a flattened (unpadded) batch: one row per sequence, as if padded
+            tokens, padding = _unflatten(tokens, boundaries)
+        else:
+            batch, length = tokens.shape[0], tokens.shape[1]
+            given = features.get("attention_mask")
+            if torch.is_tensor(given) and tuple(given.shape) == (batch, length):
+                padding = given.to(tokens.device) != 0
+            else:  # missing, or a text mask next to vision tokens: every token counts
+                padding = torch.ones(batch, length, dtype=torch.bool, device=tokens.device)
 
-        keep = padding
+        keep = padding  # the caller's attention_mask is read, never replaced or written
         if not self.include_prompt and features.get("prompt_length") is not None:
             keep = _drop_prompt(padding, features["prompt_length"])
-            mask_dtype = given.dtype if torch.is_tensor(given) else torch.long
-            features["attention_mask"] = keep.to(mask_dtype)  # a new tensor: the caller's mask stays intact
 
         outputs = [self._pool(mode, tokens, padding, keep, features) for mode in self.pooling_modes]
         features["sentence_embedding"] = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)
@@ -205,8 +212,11 @@ class Pooling(Module):
             weights = weights * (positions - first + 1).clamp(min=0).to(torch.float32)
         summed = torch.bmm(weights.unsqueeze(1), tokens.to(torch.float32)).squeeze(1)
         total = weights.sum(dim=1, keepdim=True)
+        token_weights = features.get("token_weights_sum")
+        if torch.is_tensor(token_weights):  # after WordWeights: divide by the sum of the word weights
+            total = token_weights.to(summed.device, torch.float32).reshape(-1, 1).clamp(min=1e-9)
         if mode == "mean_sqrt_len_tokens":
-            pooled = summed / total.clamp(min=1.0).sqrt()
+            pooled = summed / (total.sqrt() if torch.is_tensor(token_weights) else total.clamp(min=1.0).sqrt())
         else:  # mean, weightedmean
             pooled = summed / total.clamp(min=1e-9)
         return pooled.to(tokens.dtype)
@@ -220,6 +230,21 @@ class Pooling(Module):
             logger.warning("Ignoring unrecognized Pooling config key(s) %s in %r.", unknown, path)
             config = {k: v for k, v in config.items() if k in cls.config_keys}
         return cls(**config)
+
+
+def _unflatten(tokens: torch.Tensor, boundaries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A flattened batch, ``(1, T, H)`` or ``(T, H)`` with cumulative sequence lengths ``[0, l1, l1+l2, …]``
+    (``cu_seq_lens_q``, as flash-attention packing writes it), as right-padded ``(B, max l, H)`` + its mask."""
+    flat = tokens.reshape(-1, tokens.shape[-1])
+    bounds = boundaries.to("cpu", torch.int64).reshape(-1).tolist()
+    lengths = [end - start for start, end in itertools.pairwise(bounds)]
+    width = max(lengths, default=0)
+    padded = flat.new_zeros(len(lengths), width, flat.shape[-1])
+    mask = torch.zeros(len(lengths), width, dtype=torch.bool, device=flat.device)
+    for row, (start, length) in enumerate(zip(bounds[:-1], lengths)):
+        padded[row, :length] = flat[start : start + length]
+        mask[row, :length] = True
+    return padded, mask
 
 
 def _drop_prompt(padding: torch.Tensor, prompt_length: Any) -> torch.Tensor:

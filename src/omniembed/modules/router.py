@@ -85,6 +85,8 @@ class Router(Module):
     config_file_name: ClassVar[str] = CONFIG_NAME
     save_in_root: ClassVar[bool] = True
     forward_kwargs: ClassVar[set[str]] = {"task", "modality"}
+    #: As in the reference, a Router gets every call keyword and hands each route module the ones it declares.
+    routes_call_kwargs: ClassVar[bool] = True
 
     def __init__(
         self,

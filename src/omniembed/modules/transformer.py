@@ -35,6 +35,12 @@ from omniembed.modality import Modality, modality_key, parse_modality_key, suppo
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
 from omniembed.quiet import quiet_transformers
+from omniembed.modules.transformer_api import (
+    TransformerReferenceAPI,
+    check_modality_config,
+    default_num_labels,
+    rename_deprecated_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +51,13 @@ LEGACY_CONFIG_NAMES = [CONFIG_NAME] + [
 __all__ = ["Transformer"]
 
 
-class Transformer(Module):
-    """Wraps ``transformers`` models for the module stack (see the module docstring)."""
+class Transformer(TransformerReferenceAPI, Module):
+    """Wraps ``transformers`` models for the module stack (see the module docstring); the reference's extra
+    members (``model``, ``get_embedding_dimension``, ``load_config``…) are in
+    :mod:`omniembed.modules.transformer_api`."""
 
     config_file_name: ClassVar[str] = CONFIG_NAME
+    config_file_names: ClassVar[list[str]] = LEGACY_CONFIG_NAMES
     save_in_root: ClassVar[bool] = True
 
     def __init__(
@@ -70,14 +79,22 @@ class Transformer(Module):
         local_files_only: bool = False,
         token: bool | str | None = None,
         backend: str = "torch",
+        unpad_inputs: bool | None = None,
         **unused: Any,
     ) -> None:
         super().__init__()
+        if any(name in unused for name in ("model_args", "tokenizer_args", "config_args")):
+            renamed = rename_deprecated_args({**unused, "model_kwargs": model_kwargs,
+                                              "processor_kwargs": processor_kwargs, "config_kwargs": config_kwargs})
+            model_kwargs, processor_kwargs, config_kwargs = (
+                renamed["model_kwargs"], renamed["processor_kwargs"], renamed["config_kwargs"])
         if modality_config is not None and module_output_name is None:
             raise ConfigError(
                 "Loading the Transformer module with a custom modality_config requires also providing "
                 "module_output_name (e.g. 'token_embeddings' or 'sentence_embedding')."
             )
+        if modality_config is not None:
+            check_modality_config(modality_config)
         hub = {"cache_dir": cache_dir, "revision": revision, "local_files_only": local_files_only, "token": token,
                "trust_remote_code": trust_remote_code}
         self.transformer_task = transformer_task
@@ -85,6 +102,7 @@ class Transformer(Module):
         self.processing_kwargs = processing_kwargs or {}
         self.config = loading.load_config(model_name_or_path, config_kwargs={"use_cache": False, **(config_kwargs or {})},
                                           hub_kwargs=hub)
+        default_num_labels(self.config, transformer_task, config_kwargs)
         self.backend = backend
         self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
                                              model_kwargs=model_kwargs or {}, hub_kwargs=hub, backend=backend)
@@ -98,6 +116,8 @@ class Transformer(Module):
         self.modality_config = {modality_key(parse_modality_key(k)): dict(v) for k, v in modality_config.items()}
         self.module_output_name = module_output_name
         self.max_seq_length = max_seq_length if max_seq_length is not None else self._default_max_length()
+        self.unpad_inputs = unpad_inputs
+        self._warn_unpad(unpad_inputs)
         self._prompt_lengths: dict[str, int] = {}
         self._accepted_inputs: dict[str, set[str] | None] = {}  # per model method: the keyword inputs it names
 
@@ -257,6 +277,9 @@ class Transformer(Module):
         else:
             output = self._call(spec, features)
             value = _as_tokens(_walk(output, spec["method_output_name"]))
+            hidden_states = getattr(output, "hidden_states", None)
+            if hidden_states is not None:  # models loaded with output_hidden_states (WeightedLayerPooling reads it)
+                features["all_layer_embeddings"] = hidden_states
         features[self.module_output_name] = value
         self._after_forward(features, output)
         return features
@@ -303,6 +326,8 @@ class Transformer(Module):
             config["do_lower_case"] = True
         if self.processing_kwargs:
             config["processing_kwargs"] = self.processing_kwargs
+        if self.unpad_inputs is not None:
+            config["unpad_inputs"] = self.unpad_inputs
         return config
 
     def save(self, output_path: str, *, safe_serialization: bool = True) -> None:

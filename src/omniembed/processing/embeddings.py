@@ -33,7 +33,7 @@ from omniembed.processing.batches import Job, input_length
 from omniembed.processing.runtime import CallContext
 from omniembed.util.quantization import quantize_embeddings
 
-__all__ = ["Embedding", "check_model_kwargs", "finalize_embeddings"]
+__all__ = ["Embedding", "as_items", "check_model_kwargs", "finalize_embeddings"]
 
 ALWAYS_ALLOWED_KWARGS = frozenset({"task", "processing_kwargs"})
 
@@ -52,6 +52,16 @@ def check_model_kwargs(model: Any, kwargs: dict[str, Any]) -> None:
     else:
         message += "this model does not accept any additional keyword arguments."
     raise ConfigError(message)
+
+
+def as_items(inputs: Any, singular: bool) -> list[Any]:
+    """``encode``'s argument as a list of items. A numpy string array becomes Python values first, as in the
+    reference: a 1-D one is a batch of texts, a 2-D one a batch of text pairs (not audio arrays)."""
+    if singular:
+        return [inputs]
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "UO":
+        return inputs.tolist()
+    return list(inputs)
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ class Embedding:
     def classify(self, ctx: CallContext, index: int, item: Any) -> Job:
         if type(item) is str and self.strings_are_text:
             return Job(index, "text", (item,), length=len(item), text=item)
-        modality = infer_modality(item, self.modalities, owner=self.owner)
+        modality = infer_modality(item, self.modalities, owner=self.owner, raise_unsupported=True)
         if modality == "text" and isinstance(item, dict):
             item = item["text"]  # {"text": x} is x, spelled explicitly
         text = item if modality == "text" and isinstance(item, str) else None
@@ -93,10 +103,11 @@ class Embedding:
 
     def postprocess(self, ctx: CallContext, out: dict[str, Any]) -> list[Any]:
         """One output per item: truncated + normalised sentence vectors, trimmed token matrices, or feature dicts."""
+        if self.truncate_dim is not None and torch.is_tensor(out.get("sentence_embedding")):
+            # as the reference: whatever output_value asks for, the features carry the truncated vector
+            out["sentence_embedding"] = out["sentence_embedding"][..., : self.truncate_dim]
         if self.output_value == "sentence_embedding":
             emb = out["sentence_embedding"]
-            if self.truncate_dim is not None:
-                emb = emb[..., : self.truncate_dim]
             if self.normalize_embeddings:
                 emb = F.normalize(emb, p=2, dim=-1)
             return list(emb.detach().cpu())
@@ -129,10 +140,17 @@ def stack_rows(rows: list[torch.Tensor | None], width: int | None, dtype: torch.
 
 
 def finalize_embeddings(rows: list[Any], *, output_value: str | None, precision: str | None,
-                        convert_to_numpy: bool, convert_to_tensor: bool, width: int | None, dtype: torch.dtype) -> Any:
-    """Rows of the whole call → what ``encode`` returns (quantised once, over the whole call, as the reference)."""
+                        convert_to_numpy: bool, convert_to_tensor: bool, width: int | None, dtype: torch.dtype,
+                        device: torch.device | None = None) -> Any:
+    """Rows of the whole call → what ``encode`` returns (quantised once, over the whole call, as the reference).
+    No rows give the reference's empty values whatever the precision: ``torch.tensor([])`` (float32, on
+    ``device``), ``np.array([])`` (float64) or ``[]``."""
     if output_value != "sentence_embedding":
         return rows  # token embeddings / feature dicts stay a list, one entry per input (None if failed)
+    if not rows:
+        if convert_to_tensor:
+            return torch.tensor([], device=device)
+        return np.array([]) if convert_to_numpy else []
     if precision not in (None, "float32"):
         ok = [r for r in rows if r is not None]
         if not ok:
@@ -144,10 +162,8 @@ def finalize_embeddings(rows: list[Any], *, output_value: str | None, precision:
             return torch.from_numpy(out)
         return out if convert_to_numpy else list(torch.from_numpy(out))
     if convert_to_tensor:
-        return stack_rows(rows, width, dtype) if rows else torch.tensor([])
+        return stack_rows(rows, width, dtype)
     if convert_to_numpy:
-        if not rows:
-            return np.array([])
         stacked = stack_rows(rows, width, dtype)
         if stacked.dtype == torch.bfloat16:
             stacked = stacked.float()

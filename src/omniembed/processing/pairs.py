@@ -71,7 +71,7 @@ def classify(item: Any, supported: Sequence[Any], *, scorer: Any = None, message
             item=item,
         )
     sides = tuple(_unwrap_text(side) for side in item)
-    modalities = tuple(infer_modality(side, supported, owner=OWNER) for side in sides)
+    modalities = tuple(infer_modality(side, supported, owner=OWNER, raise_unsupported=True) for side in sides)
     if "message" in modalities:
         raise UnsupportedInputError(
             "A chat conversation cannot be one side of a (query, document) pair; pass the whole conversation as "

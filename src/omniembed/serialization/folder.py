@@ -66,8 +66,32 @@ def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any)
                 continue
             except TypeError:
                 raise ModelLoadError(f"Module folder {sub!r} listed in modules.json does not exist.") from None
-        modules.append(cls.load(sub, **load_kwargs))
+        modules.append(_with_call_kwargs(cls.load(sub, **_accepted(cls.load, load_kwargs)), entry.get("kwargs")))
     return modules
+
+
+def _with_call_kwargs(module: torch.nn.Module, names: Any) -> torch.nn.Module:
+    """A ``modules.json`` entry's ``"kwargs"`` (call keywords routed to that module, as the reference does, e.g.
+    ``["task"]``): added to the module's ``forward_kwargs`` and kept for saving. A Router takes every keyword."""
+    if not names or getattr(module, "routes_call_kwargs", False):
+        return module
+    module.modules_json_kwargs = list(names)
+    module.forward_kwargs = set(getattr(module, "forward_kwargs", ())) | set(names)
+    return module
+
+
+def _accepted(load: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The load-time options a module's ``load`` takes: all of them with ``**kwargs``, else only those it names
+    (user modules written for older reference versions define ``load(input_path)``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(load).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def save_modules(folder: str, modules: list[torch.nn.Module], *, safe_serialization: bool = True) -> None:
@@ -77,7 +101,10 @@ def save_modules(folder: str, modules: list[torch.nn.Module], *, safe_serializat
         in_root = idx == 0 and getattr(module, "save_in_root", False)
         sub = "" if in_root else f"{idx}_{type(module).__name__}"
         module.save(os.path.join(folder, sub), safe_serialization=safe_serialization)
-        entries.append({"idx": idx, "name": str(idx), "path": sub, "type": registry.reference_type(module)})
+        entry = {"idx": idx, "name": str(idx), "path": sub, "type": registry.reference_type(module)}
+        if getattr(module, "modules_json_kwargs", None):
+            entry["kwargs"] = list(module.modules_json_kwargs)
+        entries.append(entry)
     write_json(os.path.join(folder, MODULES_JSON), entries)
 
 

@@ -33,6 +33,19 @@ _CLASSES: dict[str, str] = {
     "omniembed.modules.normalize:Normalize": "sentence_transformers.base.modules.normalize.Normalize",
     "omniembed.modules.router:Router": "sentence_transformers.base.modules.router.Router",
     "omniembed.modules.logit_score:LogitScore": "sentence_transformers.cross_encoder.modules.logit_score.LogitScore",
+    "omniembed.modules.static_embedding:StaticEmbedding":
+        "sentence_transformers.sentence_transformer.modules.static_embedding.StaticEmbedding",
+    "omniembed.modules.weighted_layer_pooling:WeightedLayerPooling":
+        "sentence_transformers.sentence_transformer.modules.weighted_layer_pooling.WeightedLayerPooling",
+    "omniembed.modules.layer_norm:LayerNorm": "sentence_transformers.sentence_transformer.modules.layer_norm.LayerNorm",
+    "omniembed.modules.cnn:CNN": "sentence_transformers.sentence_transformer.modules.cnn.CNN",
+    "omniembed.modules.lstm:LSTM": "sentence_transformers.sentence_transformer.modules.lstm.LSTM",
+    "omniembed.modules.dropout:Dropout": "sentence_transformers.sentence_transformer.modules.dropout.Dropout",
+    "omniembed.modules.word_embeddings:WordEmbeddings":
+        "sentence_transformers.sentence_transformer.modules.word_embeddings.WordEmbeddings",
+    "omniembed.modules.word_weights:WordWeights":
+        "sentence_transformers.sentence_transformer.modules.word_weights.WordWeights",
+    "omniembed.modules.bow:BoW": "sentence_transformers.sentence_transformer.modules.bow.BoW",
     # omniembed-only modules (no reference counterpart): their own path, and still loadable without remote code
     "omniembed.modules.generative_score:GenerativeScore": "omniembed.modules.generative_score.GenerativeScore",
 }
@@ -57,6 +70,21 @@ _ALIASES: dict[str, str] = {
     "sentence_transformers.models.Dense.Dense": "omniembed.modules.dense:Dense",
     "sentence_transformers.models.Normalize.Normalize": "omniembed.modules.normalize:Normalize",
 }
+# Older saves name every module as ``sentence_transformers.models.<Class>`` (v3+) or ``…models.<Class>.<Class>``
+# (v2 files); the modules added after the first release are registered under both here.
+for _leaf, _ours in {
+    "StaticEmbedding": "omniembed.modules.static_embedding:StaticEmbedding",
+    "WeightedLayerPooling": "omniembed.modules.weighted_layer_pooling:WeightedLayerPooling",
+    "LayerNorm": "omniembed.modules.layer_norm:LayerNorm",
+    "CNN": "omniembed.modules.cnn:CNN",
+    "LSTM": "omniembed.modules.lstm:LSTM",
+    "Dropout": "omniembed.modules.dropout:Dropout",
+    "WordEmbeddings": "omniembed.modules.word_embeddings:WordEmbeddings",
+    "WordWeights": "omniembed.modules.word_weights:WordWeights",
+    "BoW": "omniembed.modules.bow:BoW",
+}.items():
+    _ALIASES[f"sentence_transformers.models.{_leaf}"] = _ours
+    _ALIASES[f"sentence_transformers.models.{_leaf}.{_leaf}"] = _ours
 for _ours, _ref in _CLASSES.items():
     _ALIASES[_ref] = _ours
     _ALIASES[_ours.replace(":", ".")] = _ours

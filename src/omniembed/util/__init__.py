@@ -11,7 +11,10 @@ Example:
     [[128]]
 """
 
+from omniembed.util.late_interaction import maxsim, maxsim_pairwise, mean_maxsim, mean_maxsim_pairwise
+from omniembed.util.misc import fullname, get_device_name, import_from_string
 from omniembed.util.quantization import VALID_PRECISIONS, check_precision, quantize_embeddings
+from omniembed.util.retrieval import information_retrieval
 from omniembed.util.search import (
     community_detection,
     paraphrase_mining,
@@ -26,6 +29,7 @@ from omniembed.util.similarity import (
     dot_score,
     euclidean_sim,
     manhattan_sim,
+    pairwise_angle_sim,
     pairwise_cos_sim,
     pairwise_dot_score,
     pairwise_euclidean_sim,
@@ -53,12 +57,21 @@ __all__ = [
     "dot_score",
     "euclidean_sim",
     "manhattan_sim",
+    "pairwise_angle_sim",
     "pairwise_cos_sim",
     "pairwise_dot_score",
     "pairwise_euclidean_sim",
     "pairwise_manhattan_sim",
+    # late interaction (multi-vector)
+    "maxsim",
+    "maxsim_pairwise",
+    "mean_maxsim",
+    "mean_maxsim_pairwise",
     # search
     "semantic_search",
+    "semantic_search_faiss",
+    "semantic_search_usearch",
+    "information_retrieval",
     "paraphrase_mining",
     "paraphrase_mining_embeddings",
     "community_detection",
@@ -73,4 +86,24 @@ __all__ = [
     "normalize_embeddings",
     "truncate_embeddings",
     "batch_to_device",
+    # naming, files, devices
+    "fullname",
+    "import_from_string",
+    "get_device_name",
+    "is_sentence_transformer_model",
+    "load_dir_path",
+    "load_file_path",
 ]
+
+
+def __getattr__(name: str):
+    # FAISS/usearch search loads on first use: the libraries are optional (the [ann] extra).
+    if name in ("semantic_search_faiss", "semantic_search_usearch"):
+        from omniembed.util import ann
+
+        return getattr(ann, name)
+    if name in ("is_sentence_transformer_model", "load_dir_path", "load_file_path"):
+        from omniembed.util import file_io  # imports the module stack: only when asked
+
+        return getattr(file_io, name)
+    raise AttributeError(f"module 'omniembed.util' has no attribute {name!r}")

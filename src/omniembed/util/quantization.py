@@ -41,7 +41,8 @@ import torch
 
 from omniembed.errors import ConfigError
 
-__all__ = ["VALID_PRECISIONS", "check_precision", "quantize_embeddings"]
+__all__ = ["VALID_PRECISIONS", "check_precision", "quantize_embeddings", "semantic_search_faiss",  # noqa: F822
+           "semantic_search_usearch"]  # the searches come from __getattr__ below
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +118,16 @@ def quantize_embeddings(
     """Quantise float embeddings to ``precision`` (see the module docstring for the exact formulas).
 
     Args:
-        embeddings: ``(n, d)`` (or ``(d,)``) floats: numpy array, tensor, or a list of either.
+        embeddings: ``(n, d)`` (or ``(d,)``) floats: numpy array, tensor, or a list of ``(d,)`` rows. A list of
+            ``(n_i, d)`` matrices (token embeddings) is quantised matrix by matrix, with int8/uint8 ranges taken
+            over all their rows, and gives a list back; ``[]`` gives ``[]``.
         precision: one of ``float32``, ``int8``, ``uint8``, ``binary``, ``ubinary``.
         ranges: int8/uint8 only: ``(2, d)`` per-dimension minimum (row 0) and maximum (row 1).
         calibration_embeddings: int8/uint8 only, when ``ranges`` is None: embeddings to take the ranges from.
             Reuse the same ranges (or calibration set) for queries and corpus, or codes are not comparable.
 
     Returns:
-        A numpy array: float32, int8 or uint8.
+        A numpy array: float32, int8 or uint8 (a list of them for a list of matrices).
 
     Raises:
         ConfigError: an unknown precision, int8/uint8 input (already quantised), or ranges of the wrong shape.
@@ -135,6 +138,8 @@ def quantize_embeddings(
         array([[-128,   -1,  126]], dtype=int8)
     """
     precision = check_precision(precision)
+    if isinstance(embeddings, (list, tuple)) and (not embeddings or _is_matrix(embeddings[0])):
+        return _quantize_matrices(list(embeddings), precision, ranges, calibration_embeddings)
     data = _to_numpy(embeddings)
     if data.dtype in (np.int8, np.uint8):
         raise ConfigError("Embeddings to quantize must be float rather than int8 or uint8.")
@@ -179,3 +184,39 @@ def quantize_embeddings(
     if precision == "uint8":
         return codes
     return (codes.astype(np.int16) - 128).astype(np.int8)
+
+
+def _is_matrix(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 2
+
+
+def _quantize_matrices(matrices: list[Any], precision: str, ranges: Any, calibration: Any) -> list[np.ndarray]:
+    """A list of ``(n_i, d)`` matrices (token or multi-vector embeddings; ``[]`` included) → a list of code
+    matrices, as the reference returns. int8/uint8 ranges span the rows of every matrix, so codes are comparable
+    across them."""
+    if not matrices:
+        return []
+    arrays = [_to_numpy(m) for m in matrices]
+    if precision in ("int8", "uint8") and ranges is None:
+        rows = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays]) if calibration is None else calibration
+        rows = _to_numpy(rows)
+        if rows.shape[0] == 0:  # nothing to take ranges from, and nothing to quantise either
+            ranges = np.zeros((2, arrays[0].shape[-1]), dtype=np.float32)
+        else:
+            if calibration is None and rows.shape[0] < _MIN_EMBEDDINGS_FOR_RANGES:
+                logger.warning(
+                    f"Computing {precision} quantization buckets based on {rows.shape[0]} embeddings. {precision} "
+                    "quantization is more stable with `ranges` calculated from more embeddings or a "
+                    "`calibration_embeddings` that can be used to calculate the buckets."
+                )
+            ranges = _ranges_of(rows)
+    return [quantize_embeddings(a, precision, ranges=ranges) for a in arrays]
+
+
+def __getattr__(name: str):
+    # The reference keeps its FAISS/usearch search next to quantization; ours lives in util.ann (optional libraries).
+    if name in ("semantic_search_faiss", "semantic_search_usearch"):
+        from omniembed.util import ann
+
+        return getattr(ann, name)
+    raise AttributeError(f"module 'omniembed.util.quantization' has no attribute {name!r}")

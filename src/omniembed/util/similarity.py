@@ -36,6 +36,7 @@ __all__ = [
     "dot_score",
     "euclidean_sim",
     "manhattan_sim",
+    "pairwise_angle_sim",
     "pairwise_cos_sim",
     "pairwise_dot_score",
     "pairwise_euclidean_sim",
@@ -162,6 +163,29 @@ def pairwise_manhattan_sim(a: Any, b: Any) -> Tensor:
     return -(a - b).abs().sum(dim=-1)
 
 
+def pairwise_angle_sim(x: Any, y: Any) -> Tensor:
+    """AnglE similarity of row ``i`` of ``x`` with row ``i`` of ``y``: shape ``(n,)``.
+
+    Each vector is L2-normalised and read as a complex vector whose real parts are its first ``h = ceil(d / 2)``
+    dimensions and whose imaginary parts are the rest (zero-padded to ``h`` when ``d`` is odd).
+    The score is ``|Re(<x, y>) + Im(<x, y>)|`` with ``Re = Σ a·c + b·d`` and ``Im = Σ b·c − a·d`` (AnglE,
+    arXiv:2309.12871), the reference's ``util.pairwise_angle_sim``.
+
+    Example:
+        >>> pairwise_angle_sim([[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]).tolist()
+        [1.0, 1.0]
+    """
+    x, y = _rows(*_pair(x, y))
+    x, y = normalize_embeddings(x), normalize_embeddings(y)
+    half = (x.shape[-1] + 1) // 2
+    pad = 2 * half - x.shape[-1]
+    a, b = x[..., :half], torch.nn.functional.pad(x[..., half:], (0, pad))
+    c, d = y[..., :half], torch.nn.functional.pad(y[..., half:], (0, pad))
+    real = (a * c + b * d).sum(dim=-1)
+    imaginary = (b * c - a * d).sum(dim=-1)
+    return (real + imaginary).abs()
+
+
 # -- names ----------------------------------------------------------------------------------------------------
 class SimilarityFunction(str, Enum):
     """Names of the similarity functions, as stored in ``config_sentence_transformers.json``.
@@ -184,6 +208,7 @@ class SimilarityFunction(str, Enum):
     MANHATTAN = "manhattan"
     MAXSIM = "maxsim"
     MEANMAXSIM = "meanmaxsim"
+    MEAN_MAXSIM = "meanmaxsim"  # noqa: PIE796 (the reference's member name, an alias of MEANMAXSIM)
 
     def __str__(self) -> str:  # Python 3.11 changed str() of mixed-in enums; keep the plain value everywhere
         return self.value
@@ -195,13 +220,27 @@ class SimilarityFunction(str, Enum):
 
     @staticmethod
     def to_similarity_fn(similarity_function: str | SimilarityFunction) -> ScoreFunction:
-        """The ``(n, m)`` scoring function for a name (see :func:`similarity_fn`)."""
-        return similarity_fn(similarity_function)
+        """The ``(n, m)`` scoring function for a name, late-interaction ones included (``maxsim`` →
+        :func:`~omniembed.util.late_interaction.maxsim`; see :func:`similarity_fn` for the others)."""
+        late = _late_interaction(similarity_function, pairwise=False)
+        return late if late is not None else similarity_fn(similarity_function)
 
     @staticmethod
     def to_similarity_pairwise_fn(similarity_function: str | SimilarityFunction) -> ScoreFunction:
-        """The pairwise ``(n,)`` scoring function for a name (see :func:`similarity_fn`)."""
-        return similarity_fn(similarity_function, pairwise=True)
+        """The pairwise ``(n,)`` scoring function for a name (``maxsim`` → ``maxsim_pairwise``…)."""
+        late = _late_interaction(similarity_function, pairwise=True)
+        return late if late is not None else similarity_fn(similarity_function, pairwise=True)
+
+
+def _late_interaction(name: Any, pairwise: bool) -> ScoreFunction | None:
+    from omniembed.util import late_interaction  # imports this module, so only when asked
+
+    functions = {
+        "maxsim": (late_interaction.maxsim, late_interaction.maxsim_pairwise),
+        "meanmaxsim": (late_interaction.mean_maxsim, late_interaction.mean_maxsim_pairwise),
+    }
+    pair = functions.get(_canonical_name(name))
+    return None if pair is None else pair[int(pairwise)]
 
 
 SUPPORTED_SIMILARITY_FN_NAMES: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhattan")
