@@ -163,6 +163,25 @@ class ModelBase(nn.Sequential):
             show = logging.getLogger("omniembed").getEffectiveLevel() <= logging.INFO
         return self.device, show
 
+    # -- several processes (omniembed.parallel) ----------------------------------------------------------------
+    def start_multi_process_pool(self, target_devices: list[str] | None = None) -> Any:
+        """Start worker processes holding this model, one per entry of ``target_devices`` (default: every GPU,
+        else four CPU workers); pass the pool to ``encode``/``predict``/``rank`` as ``pool=``. Also a context
+        manager. Scripts need an ``if __name__ == "__main__":`` guard (workers are spawned).
+
+        Example:
+            >>> with model.start_multi_process_pool(["cpu", "cpu"]) as pool:      # doctest: +SKIP
+            ...     emb = model.encode(paths, pool=pool, on_error="skip")
+        """
+        from omniembed.parallel import MultiProcessPool
+
+        return MultiProcessPool(self, target_devices)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: Any) -> None:
+        """Stop the workers of a pool from :meth:`start_multi_process_pool`."""
+        pool.stop()
+
     # -- properties -----------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:

@@ -298,10 +298,17 @@ class CrossEncoder(ModelBase):
             logger.warning("The `activation_fct` argument was renamed and is now deprecated. Please use "
                            "`activation_fn`.")
             activation_fn = kwargs.pop("activation_fct")
-        if pool is not None or isinstance(device, (list, tuple)):
-            raise ConfigError("Multi-process scoring (pool=/device=[...]) is not available in this release.")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
+        if pool is not None or isinstance(device, (list, tuple)):  # several processes: omniembed.parallel
+            from omniembed.parallel import predict_multi_process
+
+            return predict_multi_process(
+                self, inputs, pool=pool, devices=device, chunk_size=chunk_size, return_failures=return_failures,
+                prompt_name=prompt_name, prompt=prompt, batch_size=batch_size, show_progress_bar=show_progress_bar,
+                activation_fn=activation_fn, apply_softmax=apply_softmax, convert_to_numpy=convert_to_numpy,
+                convert_to_tensor=convert_to_tensor, on_error=on_error, num_workers=num_workers, media=media,
+                **kwargs)
         request = ScoreRequest(
             inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
             show_progress_bar=show_progress_bar,

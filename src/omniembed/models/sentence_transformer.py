@@ -114,10 +114,17 @@ class SentenceTransformer(ModelBase):
             >>> emb, failures = model.encode(["a cat", "missing.jpg"], on_error="skip",   # doctest: +SKIP
             ...                              return_failures=True)
         """
-        if pool is not None or isinstance(device, (list, tuple)):
-            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
+        if pool is not None or isinstance(device, (list, tuple)):  # several processes: omniembed.parallel
+            from omniembed.parallel import encode_multi_process
+
+            return encode_multi_process(
+                self, inputs, pool=pool, devices=device, chunk_size=chunk_size, return_failures=return_failures,
+                prompt_name=prompt_name, prompt=prompt, batch_size=batch_size, show_progress_bar=show_progress_bar,
+                output_value=output_value, precision=precision, convert_to_numpy=convert_to_numpy,
+                convert_to_tensor=convert_to_tensor, normalize_embeddings=normalize_embeddings,
+                truncate_dim=truncate_dim, on_error=on_error, num_workers=num_workers, media=media, **kwargs)
         request = EncodeRequest(
             inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
             show_progress_bar=show_progress_bar, output_value=output_value, precision=precision,
@@ -129,6 +136,22 @@ class SentenceTransformer(ModelBase):
         )
         embeddings, failures = run_encode(self, request)
         return (embeddings, failures) if return_failures else embeddings
+
+    def encode_iter(self, inputs: Any, chunk_size: int | None = None, pool: Any = None,
+                    device: str | list[str] | None = None, return_failures: bool = False, **kwargs: Any):
+        """Embed any iterable chunk by chunk, yielding ``(indices, embeddings)`` in bounded memory.
+
+        ``kwargs`` are ``encode``'s; ``pool`` / ``device=[...]`` spread the chunks over processes. See
+        :mod:`omniembed.parallel.streaming`.
+
+        Example:
+            >>> for indices, emb in model.encode_iter((l.strip() for l in open("a.txt")), chunk_size=4096):  # doctest: +SKIP
+            ...     store.add(indices, emb)
+        """
+        from omniembed.parallel import encode_iter
+
+        return encode_iter(self, inputs, chunk_size=chunk_size, pool=pool, device=device,
+                           return_failures=return_failures, **kwargs)
 
     def encode_query(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
         """``encode`` with the ``query`` prompt (when configured) and ``task="query"`` for Router models."""
