@@ -76,11 +76,16 @@ def default_compute(num_gpus: float, num_cpus: float | None, concurrency: Any) -
 def encode_dataset(ds: Any, model: Any, *, input_column: str = "item", output_column: str = "embedding",
                    concurrency: int | tuple[int, int] | None = None, batch_size: int | None = None,
                    num_gpus: float = 0, num_cpus: float | None = None, modality: str | None = None,
-                   error_column: str = "error", model_options: dict | None = None, **encode_kwargs: Any) -> Any:
+                   error_column: str = "error", model_options: dict | None = None,
+                   encode_batch_size: int | None = None, **encode_kwargs: Any) -> Any:
     """``ds.map_batches(Encoder, ...)`` with sensible defaults (see the module docstring); returns the (lazy)
     dataset with ``output_column`` (``fixed_size_list<float32>[d]``, null for failed rows) and
-    ``error_column`` added. ``encode_kwargs`` go to ``encode`` in each actor."""
+    ``error_column`` added. ``batch_size`` is rows per Ray batch; ``encode_batch_size`` is ``encode``'s
+    ``batch_size`` (items per forward pass) and the other ``encode_kwargs`` go to ``encode`` in each actor."""
     from omniembed.ray.actors import Encoder
+
+    if encode_batch_size is not None:
+        encode_kwargs["batch_size"] = encode_batch_size
 
     if batch_size is None:
         found = modality or guess_modality(ds, input_column)
