@@ -16,7 +16,7 @@ workers, raylet and actors included — every 0.1 s, and reports the peak. ``ste
 and loading the model (pools are warmed first); ``total`` includes them (for Ray, actors start inside the job).
 
     python benchmarks/bench_scale.py --workload text image --repeats 3
-    python benchmarks/bench_scale.py --workload memory --sizes 10000 1000000
+    python benchmarks/bench_scale.py --workload memory --sizes 10000 1000000 --threads 1
     python benchmarks/bench_scale.py --workload text -n 200 --repeats 1      # smoke test
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from common import CACHE, print_table  # noqa: E402
+from common import CACHE, print_table
 
 MODES = ("1proc", "pool2", "ray1", "ray2")
 
@@ -167,11 +167,15 @@ def run_throughput(name: str, mode: str, n: int) -> dict:
             "checksum": float(np.abs(np.asarray(embeddings, np.float64)).sum())}
 
 
-def run_memory(n: int, mode: str) -> dict:
+def run_memory(n: int, mode: str, threads: int | None) -> dict:
     import resource
+
+    import torch
 
     from omniembed import SentenceTransformer
 
+    if threads:
+        torch.set_num_threads(threads)
     model = SentenceTransformer(tiny_bert_folder(), device="cpu")
     texts = (f"item {i} of the stream" for i in range(n))
     pool = model.start_multi_process_pool(["cpu", "cpu"]) if mode == "pool2" else None
@@ -204,12 +208,12 @@ def throughput_table(name: str, n: int, repeats: int, modes: list[str]) -> None:
                 ("mode", f"{unit}/s", "vs 1proc", "steady s", "total s", "peak PSS MiB"))
 
 
-def memory_table(sizes: list[int], modes: list[str]) -> None:
+def memory_table(sizes: list[int], modes: list[str], threads: int | None) -> None:
     rows = []
     for mode in modes:
         base = None
         for n in sizes:
-            result = run_measured(["--memory", mode, str(n)])
+            result = run_measured(["--memory", mode, str(n), str(threads or 0)])
             base = base or result["peak_pss_mib"]
             rows.append((mode, f"{n:,}", f"{result['per_second']:.0f}", f"{result['peak_pss_mib']:.0f}",
                          f"{result['peak_pss_mib'] / base:.2f}x", f"{result['maxrss_mib']:.0f}"))
@@ -225,17 +229,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--run", nargs=3, metavar=("WORKLOAD", "MODE", "N"), help=argparse.SUPPRESS)
-    parser.add_argument("--memory", nargs=2, metavar=("MODE", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help="torch threads in the memory run's main process")
+    parser.add_argument("--memory", nargs=3, metavar=("MODE", "N", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run:
         print(json.dumps(run_throughput(args.run[0], args.run[1], int(args.run[2]))))
         return
     if args.memory:
-        print(json.dumps(run_memory(int(args.memory[1]), args.memory[0])))
+        print(json.dumps(run_memory(int(args.memory[1]), args.memory[0], int(args.memory[2]) or None)))
         return
     for name in args.workload:
         if name == "memory":
-            memory_table(args.sizes, [m for m in args.modes if m in ("1proc", "pool2")])
+            memory_table(args.sizes, [m for m in args.modes if m in ("1proc", "pool2")], args.threads)
         else:
             throughput_table(name, args.n or (2000 if name == "text" else 64), args.repeats, args.modes)
 

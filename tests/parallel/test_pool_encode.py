@@ -30,13 +30,13 @@ def test_pool_mixed_texts_images_bytes_equal_single_process(clip_model, clip_poo
     assert pooled.shape == (len(mixed), clip_model.get_embedding_dimension()) and pooled.dtype == np.float32
     assert np.abs(pooled - per_chunk(clip_model, mixed, 3)).max() == 0.0  # same batches → same bits
     np.testing.assert_allclose(pooled, clip_model.encode(mixed), atol=1e-6, rtol=0)  # other batches: ≤ 1e-6
-    images_only = [x for x in mixed if not isinstance(x, str) or x.endswith(".jpg") or x.endswith(".png")]
+    images_only = [x for x in mixed if not isinstance(x, str) or x.endswith((".jpg", ".png"))]
     assert np.abs(clip_model.encode(images_only, pool=clip_pool, chunk_size=2)
                   - per_chunk(clip_model, images_only, 2)).max() == 0.0
 
 
 def test_pool_decodes_media_in_the_workers(clip_model, clip_pool, mixed, monkeypatch):
-    import omniembed.inputs.loader as loader
+    from omniembed.inputs import loader
 
     def refuse(*args, **kwargs):
         raise AssertionError("the parent process decoded a media item")
@@ -57,6 +57,10 @@ def test_pool_output_forms_and_quantisation_after_merge(clip_model, clip_pool, m
     single = clip_model.encode(mixed[1], pool=clip_pool)
     assert single.shape == (floats.shape[1],)
     np.testing.assert_array_equal(single, clip_model.encode(mixed[1]))
+    with clip_model.truncate_embeddings(8):  # per-call state is resolved in the caller, not the worker's copy
+        short = clip_model.encode(mixed, pool=clip_pool, chunk_size=2, normalize_embeddings=True)
+    np.testing.assert_array_equal(short, per_chunk(clip_model, mixed, 2, truncate_dim=8, normalize_embeddings=True))
+    assert short.shape == (len(mixed), 8)
     empty = clip_model.encode([], pool=clip_pool)
     assert isinstance(empty, np.ndarray) and empty.size == 0
     # int8 ranges span the whole call (the reference's rule since 6.0), not one chunk
@@ -73,7 +77,7 @@ def test_pool_on_error_keeps_the_callers_indices(clip_model, clip_pool, mixed, i
     items[4] = image_files["broken"]
     items.insert(7, b"\x00\x01\x02 unknown bytes")  # index 7
     emb, failures = clip_model.encode(items, pool=clip_pool, chunk_size=3, on_error="skip", return_failures=True)
-    expected, expected_failures = clip_model.encode(items, on_error="skip", return_failures=True)
+    _, expected_failures = clip_model.encode(items, on_error="skip", return_failures=True)
     assert [f.index for f in failures] == [f.index for f in expected_failures] == [4, 7]
     assert isinstance(failures[0].error, MediaDecodeError) and str(failures[0].error).startswith("Item 4 ")
     assert isinstance(failures[1].error, UnsupportedInputError) and str(failures[1].error).startswith("Item 7 ")
@@ -86,6 +90,17 @@ def test_pool_on_error_keeps_the_callers_indices(clip_model, clip_pool, mixed, i
     # the pool is still usable after a call that raised (the other chunks' late results are dropped)
     np.testing.assert_array_equal(clip_model.encode(mixed[:3], pool=clip_pool, chunk_size=3),
                                   clip_model.encode(mixed[:3]))
+
+
+def test_pool_items_that_cannot_travel(clip_model, clip_pool, image_files):
+    with open(image_files["coffee"], "rb") as handle:  # an open file is read in the caller; its bytes travel
+        from_file = clip_model.encode(["a cup", handle], pool=clip_pool, chunk_size=2)
+    with open(image_files["coffee"], "rb") as handle:
+        np.testing.assert_array_equal(from_file, clip_model.encode(["a cup", handle.read()]))
+    with pytest.raises(UnsupportedInputError, match=r"^Item 2 .*cannot be sent to a pool worker"):
+        clip_model.encode(["a", "b", lambda: None], pool=clip_pool, chunk_size=2)
+    np.testing.assert_array_equal(clip_model.encode(["a", "b"], pool=clip_pool, chunk_size=2),
+                                  clip_model.encode(["a", "b"]))  # the pool is still whole
 
 
 def test_pool_argument_checks(clip_model, clip_pool, tiny_bert_dir):

@@ -70,12 +70,14 @@ def chunked(items: Iterable[Any], chunk_size: int, as_batch: Any = tuple) -> Ite
     """``(start, chunk)`` pairs over any iterable, reading ``chunk_size`` items at a time.
 
     Chunks are tuples for ``encode``: a tuple is always a batch, whereas a list starting with a chat message
-    would be read as one conversation.
+    would be read as one conversation. Open files are read here: workers receive their bytes.
     """
     iterator, start = iter(items), 0
     while True:
         chunk = []
         for item in iterator:
+            if hasattr(item, "read") and not isinstance(item, (str, bytes)):
+                item = item.read()  # an open file cannot travel to a worker; its bytes can
             chunk.append(item)
             if len(chunk) == chunk_size:
                 break

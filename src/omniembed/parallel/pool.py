@@ -30,9 +30,7 @@ import atexit
 import itertools
 import logging
 import multiprocessing
-import os
 import pickle
-import signal
 import threading
 import time
 import weakref
@@ -42,7 +40,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
-from omniembed.errors import ConfigError, WorkerError
+from omniembed.errors import ConfigError, UnsupportedInputError, WorkerError
+from omniembed.parallel.processes import (
+    default_target_devices,
+    exit_description,
+    model_payload,
+    reap,
+    usable_cpus,
+)
 from omniembed.parallel.wire import unpack
 from omniembed.parallel.worker import worker_main
 
@@ -51,25 +56,6 @@ logger = logging.getLogger(__name__)
 RETRIES_AFTER_DEATH = 1  # a chunk whose worker died is retried once, in the fresh worker that replaces it
 STARTUP_DEATHS_ALLOWED = 2  # a slot whose worker keeps dying before it is ready stops the pool
 _LIVE_POOLS: weakref.WeakSet = weakref.WeakSet()
-
-
-def default_target_devices() -> list[str]:
-    """The reference's choice: every CUDA (or NPU) device, else four CPU workers."""
-    import torch
-
-    if torch.cuda.is_available():
-        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-    npu = getattr(torch, "npu", None)
-    if npu is not None and npu.is_available():  # pragma: no cover - hardware specific
-        return [f"npu:{i}" for i in range(npu.device_count())]
-    return ["cpu"] * 4
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - macOS / Windows
-        return os.cpu_count() or 1
 
 
 @dataclass(eq=False)
@@ -137,7 +123,7 @@ class MultiProcessPool:
         self._calls: dict[int, _Call] = {}
         self._startup_deaths: dict[int, int] = {}
         self._stopped = False
-        self._payload = _model_payload(model)
+        self._payload = model_payload(model)
         cpu_workers = sum(1 for d in devices if d.startswith("cpu"))
         self._cpu_threads = max(1, usable_cpus() // cpu_workers) if cpu_workers else None
         self._workers: list[_Worker] = []
@@ -156,7 +142,7 @@ class MultiProcessPool:
     def __enter__(self) -> MultiProcessPool:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def __getitem__(self, key: str) -> Any:
@@ -189,7 +175,7 @@ class MultiProcessPool:
                     pass
             deadline = time.monotonic() + timeout
             for worker in self._workers:
-                _reap(worker.process, max(0.1, deadline - time.monotonic()))
+                reap(worker.process, max(0.1, deadline - time.monotonic()))
                 worker.conn.close()
             self._calls.clear()
             _LIVE_POOLS.discard(self)
@@ -254,6 +240,10 @@ class MultiProcessPool:
                 worker.conn.send((call.call_id, chunk.chunk_id, call.method, chunk.items, call.kwargs))
             except (BrokenPipeError, EOFError, OSError):
                 pass  # it died: its sentinel fires and _on_death puts the chunk back
+            except Exception as exc:  # pickling failed before anything was written: name the item
+                worker.task = None
+                call.in_flight -= 1
+                raise _unsendable(chunk, exc) from exc
 
     def _pump(self, timeout: float) -> None:
         """Wait for one round of messages or deaths and handle them."""
@@ -305,7 +295,7 @@ class MultiProcessPool:
         call.results[chunk.chunk_id] = result
 
     def _on_death(self, worker: _Worker) -> None:
-        _reap(worker.process, 1.0)
+        reap(worker.process, 1.0)
         worker.conn.close()
         how = exit_description(worker.process.exitcode)
         chunk = worker.task
@@ -339,46 +329,16 @@ class MultiProcessPool:
         call.results[chunk.chunk_id] = ChunkResult(chunk.chunk_id, chunk.start, chunk.items, lost=lost)
 
 
-def exit_description(exitcode: int | None) -> str:
-    """'was killed by SIGKILL (out of memory?)', 'crashed with SIGSEGV', 'exited with code 3'."""
-    if exitcode is None:
-        return "stopped answering"
-    if exitcode < 0:
+def _unsendable(chunk: Chunk, exc: Exception) -> Exception:
+    """The first item of ``chunk`` that cannot be pickled, as an error naming its index."""
+    for offset, item in enumerate(chunk.items):
         try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        if name == "SIGKILL":
-            return "was killed by SIGKILL (out of memory?)"
-        return f"crashed with {name}"
-    return f"exited with code {exitcode}"
-
-
-def _reap(process: Any, timeout: float) -> None:
-    process.join(timeout)
-    if process.is_alive():
-        process.terminate()
-        process.join(1.0)
-    if process.is_alive():  # pragma: no cover - a worker stuck in native code
-        process.kill()
-        process.join(1.0)
-
-
-def _model_payload(model: Any) -> Any:
-    """The model itself, its tensors moved to shared memory (sent as handles), or a plain pickle when the
-    shared-memory filesystem cannot hold it."""
-    model.to("cpu")  # as the reference: workers move their copy to their own device
-    size = sum(t.numel() * t.element_size() for t in itertools.chain(model.parameters(), model.buffers()))
-    try:
-        free = os.statvfs("/dev/shm").f_bavail * os.statvfs("/dev/shm").f_frsize
-    except (AttributeError, OSError):
-        free = None  # no /dev/shm (macOS, Windows): torch picks its own sharing strategy
-    if free is not None and size * 1.2 > free:
-        logger.info("/dev/shm has %.0f MB free for a %.0f MB model: each pool worker gets a copy instead.",
-                    free / 2**20, size / 2**20)
-        return pickle.dumps(model)
-    model.share_memory()
-    return model
+            pickle.dumps(item)
+        except Exception as item_exc:  # noqa: BLE001 - any pickling failure names this item
+            return UnsupportedInputError(
+                f"cannot be sent to a pool worker ({type(item_exc).__name__}: {item_exc}); pass a path, URL, bytes "
+                "or an array instead", item=item).at_index(chunk.start + offset)
+    return exc
 
 
 @atexit.register
@@ -386,5 +346,5 @@ def _stop_live_pools() -> None:
     for pool in list(_LIVE_POOLS):
         try:
             pool.stop(timeout=2.0)
-        except Exception:  # pragma: no cover - best effort at exit
-            pass
+        except Exception as exc:  # noqa: BLE001 - best effort at exit  # pragma: no cover
+            logger.debug("Stopping a pool at exit failed: %s", exc)

@@ -72,6 +72,6 @@ def portable_exception(exc: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever pickling raises, the traceback text still travels
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         return RemoteError(f"{type(exc).__name__} in a pool worker (not picklable); its traceback:\n{text}")

@@ -76,6 +76,6 @@ def _exit_now() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except Exception:  # noqa: BLE001 - a closed stream is fine
+        except Exception:  # noqa: BLE001, S110 - a closed stream is fine
             pass
     os._exit(0)

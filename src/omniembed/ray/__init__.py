@@ -20,7 +20,7 @@ from omniembed.optional import require
 require("ray.data", name="Ray Data", purpose="omniembed.ray's dataset integration", extra="ray",
         spec="ray[data]>=2.40")
 
-from omniembed.ray.actors import Encoder, Scorer  # noqa: E402
-from omniembed.ray.dataset import ROWS_PER_BATCH, encode_dataset  # noqa: E402
+from omniembed.ray.actors import Encoder, Scorer
+from omniembed.ray.dataset import ROWS_PER_BATCH, encode_dataset
 
 __all__ = ["ROWS_PER_BATCH", "Encoder", "Scorer", "encode_dataset"]
