@@ -17,6 +17,10 @@ def per_chunk(model, items, chunk_size, **kwargs):
     return np.concatenate(parts)
 
 
+def per_chunk_list(model, items, chunk_size, **kwargs):
+    return [row for i in range(0, len(items), chunk_size) for row in model.encode(items[i:i + chunk_size], **kwargs)]
+
+
 @pytest.fixture(scope="module")
 def mixed(image_files):
     with open(image_files["noise1"], "rb") as handle:
@@ -61,6 +65,10 @@ def test_pool_output_forms_and_quantisation_after_merge(clip_model, clip_pool, m
         short = clip_model.encode(mixed, pool=clip_pool, chunk_size=2, normalize_embeddings=True)
     np.testing.assert_array_equal(short, per_chunk(clip_model, mixed, 2, truncate_dim=8, normalize_embeddings=True))
     assert short.shape == (len(mixed), 8)
+    features = clip_model.encode(mixed[:4], pool=clip_pool, chunk_size=2, output_value=None)
+    assert isinstance(features, list) and len(features) == 4 and isinstance(features[1], dict)
+    for got, want in zip(features, per_chunk_list(clip_model, mixed[:4], 2, output_value=None)):
+        assert torch.equal(got["sentence_embedding"], want["sentence_embedding"])
     empty = clip_model.encode([], pool=clip_pool)
     assert isinstance(empty, np.ndarray) and empty.size == 0
     # int8 ranges span the whole call (the reference's rule since 6.0), not one chunk
