@@ -66,6 +66,8 @@ def default_compute(num_gpus: float, num_cpus: float | None, concurrency: Any) -
         return ActorPoolStrategy(min_size=concurrency[0], max_size=concurrency[1])
     if concurrency is not None:
         raise ConfigError(f"concurrency must be an int, a (min, max) tuple or None; got {concurrency!r}.")
+    if not ray.is_initialized():
+        ray.init()  # what Ray Data would do at the first execution; the defaults need the cluster's size now
     resources = ray.cluster_resources()
     if num_gpus:
         return ActorPoolStrategy(size=max(1, int(resources.get("GPU", 0) // num_gpus)))
