@@ -1,13 +1,12 @@
-"""One real Ray cluster for the whole session: two one-CPU nodes (``ray.cluster_utils.Cluster``) in this
-machine, files under the pytest tmp dir (``RAY_TMPDIR``), no auth token written (``RAY_AUTH_MODE=disabled``),
-no usage statistics (offline: Ray Data would otherwise query a metrics server at the end of every job), and a
-teardown that checks no Ray process is left."""
+"""Real Ray for the tests: ``ray.init(num_cpus=2)`` (test_ray_local.py) and a two-node cluster of one-CPU nodes
+(``ray.cluster_utils.Cluster``, test_ray_cluster.py), one module each. Files go under the pytest tmp dir
+(``RAY_TMPDIR``), no auth token is written (``RAY_AUTH_MODE=disabled``), no usage statistics are collected
+(offline: Ray Data would otherwise query a metrics server at the end of every job), and each teardown checks
+that no Ray process is left."""
 
 from __future__ import annotations
 
 import logging
-import os
-import time
 import warnings
 from pathlib import Path
 
@@ -21,52 +20,6 @@ def _quiet():
         warnings.simplefilter("ignore")
         logging.getLogger("transformers").setLevel(logging.ERROR)
         yield
-
-
-def processes_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        if text in cmdline and "zombie" not in status:
-            found.append(int(entry.name))
-    return found
-
-
-@pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory):
-    """A head node and a worker node, one CPU each; yields the cluster (``ray`` is connected to it)."""
-    import ray
-    from ray.cluster_utils import Cluster
-
-    ray_dir = str(tmp_path_factory.mktemp("ray"))  # short: Ray's socket paths must stay under 108 bytes
-    settings = {"RAY_TMPDIR": ray_dir, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
-    saved = {k: os.environ.get(k) for k in settings}
-    os.environ.update(settings)
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, log_to_driver=False)
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    try:
-        yield cluster
-    finally:
-        ray.shutdown()
-        cluster.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        deadline = time.monotonic() + 20
-        while processes_mentioning(ray_dir) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert not processes_mentioning(ray_dir), "Ray processes outlived the test session"
 
 
 @pytest.fixture(scope="session")
