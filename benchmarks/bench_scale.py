@@ -9,7 +9,7 @@ Workloads (both from the other benchmarks, so numbers line up):
 * **memory**: short generated texts (``"item 123 of the stream"``) through a tiny random BERT (hidden 32), fed as a
   generator to ``encode_iter(chunk_size=1000)``; only the chunk at hand is kept.
 
-Modes: ``1proc`` (plain ``encode``), ``pool2`` (``start_multi_process_pool(["cpu", "cpu"])``), ``ray1`` / ``ray2``
+Modes: ``1proc`` (plain ``encode``, torch's default threads), ``1proc1t`` (the same on one thread), ``pool2`` (``start_multi_process_pool(["cpu", "cpu"])``), ``ray1`` / ``ray2``
 (``encode_dataset`` over ``ray.data.from_items``, ``ray.init(num_cpus=2)``, one CPU per actor). Every run is its
 own interpreter; the driver samples the **PSS** (shared pages counted once) of the run's whole process tree —
 workers, raylet and actors included — every 0.1 s, and reports the peak. ``steady`` excludes starting workers
@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from common import CACHE, print_table
 
-MODES = ("1proc", "pool2", "ray1", "ray2")
+MODES = ("1proc", "1proc1t", "pool2", "ray1", "ray2")
 
 
 # -- process-tree memory ------------------------------------------------------------------------------------
@@ -137,7 +137,9 @@ def run_throughput(name: str, mode: str, n: int) -> dict:
 
     start = time.perf_counter()
     folder, items = workload(name, n)
-    if mode in ("1proc", "pool2"):
+    if mode == "1proc1t":
+        torch.set_num_threads(1)  # separates "two processes" from "two threads" when the machine is busy
+    if mode in ("1proc", "1proc1t", "pool2"):
         from omniembed import SentenceTransformer
 
         model = SentenceTransformer(folder, device="cpu")
@@ -224,7 +226,7 @@ def memory_table(sizes: list[int], modes: list[str], threads: int | None) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workload", nargs="+", choices=["text", "image", "memory"], default=["text", "image"])
-    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["1proc", "pool2", "ray1", "ray2"])
     parser.add_argument("-n", type=int, help="items per throughput run (default: 2000 texts / 64 images)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
