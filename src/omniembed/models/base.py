@@ -187,11 +187,13 @@ class ModelBase(nn.Sequential):
 
     def run(self, ctx: runtime.CallContext, task: runtime.Task, items: Sequence[Any], *, pool: Any = None,
             devices: Sequence[Any] | None = None, chunk_size: int | None = None) -> tuple[list[Any], list[ItemFailure]]:
-        """One row per item and the failures: the dispatch point of ``encode`` and ``predict``. In this process
-        today; a multi-process pool (``pool=`` / ``device=[...]``, ``chunk_size`` items per task) plugs in here and
-        returns the same rows, which the caller then finalises once."""
+        """One row per item and the failures: the dispatch point of ``encode`` and ``predict``. In this process, or,
+        with ``pool=`` / ``device=[...]`` (``chunk_size`` items per task), on a multi-process pool whose workers run
+        the same runtime on their chunks (:mod:`omniembed.parallel`); the caller finalises the rows once."""
         if pool is not None or devices:
-            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
+            from omniembed.parallel.calls import run_multi_process
+
+            return run_multi_process(self, ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
         return runtime.run(ctx, task, items)
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

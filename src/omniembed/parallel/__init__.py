@@ -2,9 +2,10 @@
 
 * :class:`MultiProcessPool` — what ``SentenceTransformer.start_multi_process_pool()`` and
   ``CrossEncoder.start_multi_process_pool()`` return; pass it as ``encode(..., pool=pool)`` /
-  ``predict(..., pool=pool)``, or pass ``device=["cpu", "cpu"]`` for a pool that lives for one call;
-* :func:`encode_iter` — ``model.encode_iter(iterable, chunk_size=...)`` yields ``(indices, embeddings)`` per
-  chunk, with or without a pool, in bounded memory.
+  ``predict(..., pool=pool)``, or pass ``device=["cpu", "cpu"]`` for a pool that lives for one call. It plugs in
+  at ``ModelBase.run``: each worker runs :func:`omniembed.processing.runtime.run` with the caller's context;
+* ``model.encode_iter(iterable, chunk_size=...)`` (:mod:`omniembed.parallel.streaming`) yields
+  ``(indices, embeddings)`` per chunk, with or without a pool, in bounded memory.
 
 For more than one machine, see :mod:`omniembed.ray` and docs/scale.md.
 
@@ -14,15 +15,14 @@ Example:
     2500
 """
 
-from omniembed.parallel.calls import default_chunk_size, encode_multi_process, predict_multi_process
-from omniembed.parallel.pool import MultiProcessPool, default_target_devices
-from omniembed.parallel.streaming import encode_iter
+from omniembed.parallel.calls import default_chunk_size, iter_multi_process, run_multi_process
+from omniembed.parallel.pool import MultiProcessPool
+from omniembed.parallel.processes import default_target_devices
 
 __all__ = [
     "MultiProcessPool",
     "default_chunk_size",
     "default_target_devices",
-    "encode_iter",
-    "encode_multi_process",
-    "predict_multi_process",
+    "iter_multi_process",
+    "run_multi_process",
 ]

@@ -22,6 +22,9 @@ Example:
     >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
     >>> with model.start_multi_process_pool(["cpu", "cpu"]) as pool:          # doctest: +SKIP
     ...     emb = model.encode(sentences, pool=pool, chunk_size=256)
+
+Calls reach it from ``ModelBase.run`` (:mod:`omniembed.parallel.calls`) as a
+:class:`~omniembed.parallel.wire.CallSpec` plus chunks of the caller's items.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from omniembed.parallel.processes import (
     reap,
     usable_cpus,
 )
-from omniembed.parallel.wire import unpack
+from omniembed.parallel.wire import CallSpec, unpack
 from omniembed.parallel.worker import worker_main
 
 logger = logging.getLogger(__name__)
@@ -85,8 +88,7 @@ class ChunkResult:
 @dataclass
 class _Call:
     call_id: int
-    method: str
-    kwargs: dict[str, Any]
+    spec: CallSpec
     pending: deque = field(default_factory=deque)
     results: dict[int, ChunkResult] = field(default_factory=dict)
     in_flight: int = 0
@@ -181,17 +183,15 @@ class MultiProcessPool:
             _LIVE_POOLS.discard(self)
 
     # -- running chunks -------------------------------------------------------------------------------------
-    def map_chunks(self, method: str, chunks: Iterable[tuple[int, Any]], kwargs: dict[str, Any], *,
+    def map_chunks(self, spec: CallSpec, chunks: Iterable[tuple[int, Any]], *,
                    window: int | None = None) -> Iterator[ChunkResult]:
-        """Run ``model.<method>(items, **kwargs)`` on each ``(start, items)`` chunk; yield results in order.
-
-        At most ``window`` chunks are read from ``chunks`` ahead of the one being yielded (unbounded when None).
-        ``kwargs`` must make the method return ``(output, failures)``.
-        """
+        """Run the call ``spec`` on each ``(start, items)`` chunk in a worker; yield results in order (``output``
+        holds the chunk's rows). At most ``window`` chunks are read from ``chunks`` ahead of the one being yielded
+        (unbounded when None)."""
         if self._stopped:
             raise ConfigError("This multi-process pool has been stopped; start a new one.")
         limit = window if window is not None else float("inf")
-        call = _Call(next(self._ids), method, kwargs)
+        call = _Call(next(self._ids), spec)
         self._calls[call.call_id] = call
         source, exhausted, produced, next_id = iter(chunks), False, 0, 0
         try:
@@ -237,13 +237,13 @@ class MultiProcessPool:
             worker.task = chunk
             call.in_flight += 1
             try:
-                worker.conn.send((call.call_id, chunk.chunk_id, call.method, chunk.items, call.kwargs))
+                worker.conn.send((call.call_id, chunk.chunk_id, call.spec, chunk.items))
             except (BrokenPipeError, EOFError, OSError):
                 pass  # it died: its sentinel fires and _on_death puts the chunk back
             except Exception as exc:  # pickling failed before anything was written: name the item
                 worker.task = None
                 call.in_flight -= 1
-                raise _unsendable(chunk, exc) from exc
+                raise _unsendable(call.spec, chunk, exc) from exc
 
     def _pump(self, timeout: float) -> None:
         """Wait for one round of messages or deaths and handle them."""
@@ -329,8 +329,9 @@ class MultiProcessPool:
         call.results[chunk.chunk_id] = ChunkResult(chunk.chunk_id, chunk.start, chunk.items, lost=lost)
 
 
-def _unsendable(chunk: Chunk, exc: Exception) -> Exception:
-    """The first item of ``chunk`` that cannot be pickled, as an error naming its index."""
+def _unsendable(spec: CallSpec, chunk: Chunk, exc: Exception) -> Exception:
+    """What could not be pickled: the first such item of ``chunk`` (an error naming its index), or a setting of
+    the call (a lambda as ``activation_fn``…)."""
     for offset, item in enumerate(chunk.items):
         try:
             pickle.dumps(item)
@@ -338,6 +339,12 @@ def _unsendable(chunk: Chunk, exc: Exception) -> Exception:
             return UnsupportedInputError(
                 f"cannot be sent to a pool worker ({type(item_exc).__name__}: {item_exc}); pass a path, URL, bytes "
                 "or an array instead", item=item).at_index(chunk.start + offset)
+    try:
+        pickle.dumps(spec)
+    except Exception as spec_exc:  # noqa: BLE001 - any pickling failure of the settings
+        return ConfigError(f"This call's settings cannot be sent to a pool worker ({type(spec_exc).__name__}: "
+                           f"{spec_exc}); pass picklable ones (a module-level function or an nn.Module, not a "
+                           "lambda).")
     return exc
 
 
