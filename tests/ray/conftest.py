@@ -1,8 +1,8 @@
-"""Real Ray for the tests: ``ray.init(num_cpus=2)`` (test_ray_local.py) and a two-node cluster of one-CPU nodes
-(``ray.cluster_utils.Cluster``, test_ray_cluster.py), one module each. Files go under the pytest tmp dir
-(``RAY_TMPDIR``), no auth token is written (``RAY_AUTH_MODE=disabled``), no usage statistics are collected
-(offline: Ray Data would otherwise query a metrics server at the end of every job), and each teardown checks
-that no Ray process is left."""
+"""Real Ray for the tests, started once per session (``ray_cluster``): a local two-node cluster of one-CPU nodes
+(``ray.cluster_utils.Cluster``: two raylets, so actors really land on different nodes; 2 CPUs in all, as
+``ray.init(num_cpus=2)`` would give). Files go under the pytest tmp dir (``RAY_TMPDIR``), no auth token is
+written (``RAY_AUTH_MODE=disabled``), no usage statistics are collected (offline: Ray Data would otherwise query
+a metrics server at the end of every job), and the teardown checks that no Ray process is left."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def _quiet():
         warnings.simplefilter("ignore")
         logging.getLogger("transformers").setLevel(logging.ERROR)
         yield
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    from support.ray_session import ray_running
+
+    with ray_running(str(tmp_path_factory.mktemp("ray")), two_nodes=True) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

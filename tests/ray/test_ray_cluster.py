@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.ray_session import ray_running
 
 
-@pytest.fixture(scope="module")
-def two_nodes(tmp_path_factory):
-    with ray_running(str(tmp_path_factory.mktemp("ray")), two_nodes=True) as cluster:
-        yield cluster
-
-
-def test_encoder_actors_on_two_nodes_match_encode(two_nodes, clip_dir, photo_dir):
+@pytest.mark.slow
+def test_encoder_actors_on_two_nodes_match_encode(ray_cluster, clip_dir, photo_dir):
     import ray
 
     from omniembed import SentenceTransformer

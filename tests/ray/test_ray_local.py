@@ -1,4 +1,4 @@
-"""encode_dataset with its defaults on ``ray.init(num_cpus=2)``: bytes from read_binary_files (a broken file
+"""encode_dataset with its defaults on the session's 2-CPU Ray: bytes from read_binary_files (a broken file
 among them) to Parquet, compared with ``encode``; and how the defaults read a dataset's columns."""
 
 from __future__ import annotations
@@ -7,16 +7,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.ray_session import ray_running
 
 
-@pytest.fixture(scope="module")
-def local_ray(tmp_path_factory):
-    with ray_running(str(tmp_path_factory.mktemp("ray")), two_nodes=False):
-        yield
-
-
-def test_binary_files_with_defaults_to_parquet(local_ray, clip_dir, photo_dir, tmp_path):
+@pytest.mark.slow
+def test_binary_files_with_defaults_to_parquet(ray_cluster, clip_dir, photo_dir, tmp_path):
     import ray
 
     from omniembed import SentenceTransformer
@@ -39,7 +33,8 @@ def test_binary_files_with_defaults_to_parquet(local_ray, clip_dir, photo_dir, t
         assert found[name]["error"] is None
 
 
-def test_default_batch_sizes_follow_the_input_column(local_ray, photo_dir):
+@pytest.mark.slow
+def test_default_batch_sizes_follow_the_input_column(ray_cluster, photo_dir):
     import ray
 
     from omniembed.ray.dataset import default_compute, guess_modality

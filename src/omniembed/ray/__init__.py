@@ -2,7 +2,8 @@
 
 * :class:`Encoder` / :class:`Scorer` — callable classes for ``Dataset.map_batches``: the model loads once per
   actor; failed rows keep their place with a null vector / score and an ``error`` message;
-* :func:`encode_dataset` — ``map_batches(Encoder, ...)`` with batch sizes and actor pools chosen for you.
+* :func:`encode_dataset` — ``map_batches(Encoder, ...)`` with batch sizes and actor pools chosen for you;
+* :func:`write_store` — the embedded files into an ``omniembed index`` store (LanceDB), for ``omniembed search``.
 
 Inputs are whatever Ray reads: text, paths and URLs (``read_text``, ``read_parquet``…), bytes
 (``read_binary_files``, also from object storage), numpy images (``read_images``), audio arrays. Vectors come out
@@ -22,5 +23,7 @@ require("ray.data", name="Ray Data", purpose="omniembed.ray's dataset integratio
 
 from omniembed.ray.actors import Encoder, Scorer
 from omniembed.ray.dataset import ROWS_PER_BATCH, encode_dataset
+from omniembed.ray.store import StoreInfo, StoreRows, StoreWrite, write_store
 
-__all__ = ["ROWS_PER_BATCH", "Encoder", "Scorer", "encode_dataset"]
+__all__ = ["ROWS_PER_BATCH", "Encoder", "Scorer", "StoreInfo", "StoreRows", "StoreWrite", "encode_dataset",
+           "write_store"]

@@ -55,6 +55,7 @@ class Encoder:
         error_column: ``"ErrorType: reason"`` for failed rows, null otherwise.
         device: None picks the GPU Ray gave the actor (``num_gpus``), else the CPU.
         model_options: keyword arguments for the ``SentenceTransformer`` constructor.
+        method: ``"encode"``, ``"encode_query"`` or ``"encode_document"`` (what ``omniembed index`` stores).
         encode_kwargs: passed to ``encode`` (``batch_size``, ``normalize_embeddings``, ``prompt_name``,
             ``truncate_dim``, ``media``, ``precision="binary"``…); ``on_error`` defaults to ``"skip"``.
     """
@@ -62,8 +63,11 @@ class Encoder:
     def __init__(self, model: Any, input_column: str = "item", output_column: str = "embedding", *,
                  error_column: str = "error", device: str | None = None, model_options: dict | None = None,
                  sampling_rate: int | None = None, sampling_rate_column: str | None = None,
-                 **encode_kwargs: Any) -> None:
+                 method: str = "encode", **encode_kwargs: Any) -> None:
         from omniembed import SentenceTransformer
+
+        if method not in ("encode", "encode_query", "encode_document"):
+            raise ConfigError(f"method must be 'encode', 'encode_query' or 'encode_document', got {method!r}.")
 
         if encode_kwargs.get("precision") in ("int8", "uint8"):
             raise ConfigError("int8/uint8 ranges would be computed per Ray batch; embed in float32 and quantise "
@@ -71,6 +75,7 @@ class Encoder:
         if encode_kwargs.get("output_value", "sentence_embedding") != "sentence_embedding":
             raise ConfigError("Encoder writes one sentence embedding per row; output_value cannot be changed.")
         self.model = load_model(SentenceTransformer, model, device, model_options)
+        self.encode = getattr(self.model, method)
         self.input_column, self.output_column, self.error_column = input_column, output_column, error_column
         self.sampling_rate, self.sampling_rate_column = sampling_rate, sampling_rate_column
         self.encode_kwargs = {"on_error": "skip", **encode_kwargs, "return_failures": True,
@@ -83,7 +88,7 @@ class Encoder:
         present = [i for i, value in enumerate(values) if value is not None]
         errors = {i: MISSING for i, value in enumerate(values) if value is None}
         items = [as_item(values[i], rates[i] if rates else self.sampling_rate) for i in present]
-        embeddings, failures = self.model.encode(items, **self.encode_kwargs) if items else (None, [])
+        embeddings, failures = self.encode(items, **self.encode_kwargs) if items else (None, [])
         width = self.model.get_embedding_dimension()
         if embeddings is None or embeddings.ndim != 2:
             embeddings = np.zeros((0, width or 0), dtype=np.float32)
