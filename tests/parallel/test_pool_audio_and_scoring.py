@@ -73,6 +73,12 @@ def test_device_list_pool_scores_and_ranks_pairs(tmp_path):
         assert np.isnan(skipped[3]) and np.abs(np.delete(skipped, 3) - scores).max() < 1e-6
         with pytest.raises(UnsupportedModalityError, match="^Item 3 "):
             model.predict(with_image, pool=pool, chunk_size=2)
+        # the call's settings travel to the workers: a lambda cannot, and the error says which setting kind
+        with pytest.raises(ConfigError, match="settings cannot be sent to a pool worker"):
+            model.predict(pairs, pool=pool, activation_fn=lambda x: x)
+        np.testing.assert_array_equal(model.predict(pairs, pool=pool, chunk_size=2, activation_fn=torch.nn.Tanh()),
+                                      np.concatenate([model.predict(pairs[i:i + 2], activation_fn=torch.nn.Tanh())
+                                                      for i in range(0, len(pairs), 2)]))
         processes = pool.processes
     assert not pool.running and [p.exitcode for p in processes] == [0, 0]  # they left when asked
     model.stop_multi_process_pool(pool)  # idempotent
