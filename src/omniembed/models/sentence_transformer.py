@@ -179,7 +179,7 @@ class SentenceTransformer(ModelBase):
         Example:
             >>> model = SentenceTransformer(minilm_folder, device="cpu")
             >>> texts = (f"line {i}" for i in range(5))
-            >>> [(list(indices), emb.shape) for indices, emb in model.encode_iter(texts, chunk_size=2)]
+            >>> [(indices.tolist(), emb.shape) for indices, emb in model.encode_iter(texts, chunk_size=2)]
             [([0, 1], (2, 384)), ([2, 3], (2, 384)), ([4], (1, 384))]
         """
         from omniembed.parallel.streaming import encode_iter
