@@ -141,7 +141,7 @@ class MultiProcessPool:
     def __len__(self) -> int:
         return len(self.target_devices)
 
-    def __enter__(self) -> MultiProcessPool:
+    def __enter__(self) -> MultiProcessPool:  # noqa: PYI034 - not meant to be subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:
