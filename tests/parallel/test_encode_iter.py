@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omniembed.errors import ConfigError, MediaDecodeError
+from omniembed.errors import ConfigError, MediaDecodeError, UnsupportedInputError
 
 
 class CountingSource:
@@ -56,3 +56,17 @@ def test_encode_iter_on_a_pool_with_failures(clip_model, clip_pool, image_files)
     merged = np.concatenate([c[1] for c in chunks])
     expected = np.concatenate([clip_model.encode(items[i:i + 4], on_error="skip") for i in range(0, len(items), 4)])
     np.testing.assert_array_equal(merged, expected)
+
+
+def test_encode_takes_a_generator_as_a_batch(minilm_dir, tmp_path):
+    from omniembed import SentenceTransformer
+
+    model = SentenceTransformer(minilm_dir, device="cpu")
+    texts = ["a cat", "the weather in berlin", "a rocket"]
+    expected = model.encode(texts)
+    np.testing.assert_array_equal(model.encode(t for t in texts), expected)
+    np.testing.assert_array_equal(model.encode(map(str.strip, texts)), expected)
+    note = tmp_path / "note.txt"
+    note.write_text("a file object is one item, not lines")
+    with open(note, "rb") as handle, pytest.raises(UnsupportedInputError, match="^Item 0 "):
+        model.encode(handle)  # read as one media item (unrecognised bytes), never iterated line by line
