@@ -43,6 +43,7 @@ __all__ = [
     "RemoteCodeError",
     "UnsupportedInputError",
     "UnsupportedModalityError",
+    "WorkerError",
     "describe_item",
 ]
 
@@ -205,3 +206,23 @@ class ItemFailure:
 
 class ModelPathIsFileError(ModelLoadError, NotADirectoryError):
     """``model_name_or_path`` names a file; a model is a folder or a hub id."""
+
+
+class WorkerError(OmniEmbedError, RuntimeError):
+    """A multi-process pool worker died (segfault, OOM kill) or could not start.
+
+    ``indices`` lists the caller's items that were lost with it (empty when no item was involved); ``reason``
+    says how the worker ended. A RuntimeError, as the reference raises for dead workers.
+    """
+
+    def __init__(self, message: str, *, indices: tuple[int, ...] = (), reason: str = "") -> None:
+        super().__init__(message)
+        self.indices = tuple(indices)
+        self.reason = reason or message
+
+    def __reduce__(self):
+        return (_rebuild_worker_error, (str(self), self.indices, self.reason))
+
+
+def _rebuild_worker_error(message, indices, reason):
+    return WorkerError(message, indices=indices, reason=reason)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -301,10 +301,14 @@ def is_singular_input(inputs: Any) -> bool:
 
     Lists, tuples and ``datasets.Column`` are batches, except a list starting with a chat message (one
     conversation); numpy string/object arrays with ``ndim >= 1`` are batches; anything else (a str, an image,
-    a dict, a float array of any shape) is one item.
+    a dict, a float array of any shape) is one item. Beyond the reference, an iterator that is not a file
+    (a generator, ``map``, ``iter(list)``) is a batch: its items are read once (``encode_iter`` reads them chunk
+    by chunk).
     """
     if isinstance(inputs, list) and inputs and is_message_dict(inputs[0]):
         return True
+    if isinstance(inputs, Iterator) and not callable(getattr(inputs, "read", None)):
+        return False
     column = module_type("datasets", "Column")
     if isinstance(inputs, (list, tuple)) or (column is not None and isinstance(inputs, column)):
         return False

@@ -198,17 +198,38 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
 
     def run(self, ctx: runtime.CallContext, task: runtime.Task, items: Sequence[Any], *, pool: Any = None,
             devices: Sequence[Any] | None = None, chunk_size: int | None = None) -> tuple[list[Any], list[ItemFailure]]:
-        """One row per item and the failures: the dispatch point of ``encode`` and ``predict``. In this process
-        today; a multi-process pool (``pool=`` / ``device=[...]``, ``chunk_size`` items per task) plugs in here and
-        returns the same rows, which the caller then finalises once."""
+        """One row per item and the failures: the dispatch point of ``encode`` and ``predict``. In this process, or,
+        with ``pool=`` / ``device=[...]`` (``chunk_size`` items per task), on a multi-process pool whose workers run
+        the same runtime on their chunks (:mod:`omniembed.parallel`); the caller finalises the rows once."""
         if pool is not None or devices:
-            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
+            from omniembed.parallel.calls import run_multi_process
+
+            return run_multi_process(self, ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
         return runtime.run(ctx, task, items)
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """Run the module stack (each module through ``__call__``, so hooks apply); ``kwargs`` reach the modules
         that declare them in ``forward_kwargs`` (a Router's ``task``)."""
         return run_stack(self, features, kwargs)
+
+    # -- several processes (omniembed.parallel) ----------------------------------------------------------------
+    def start_multi_process_pool(self, target_devices: list[str] | None = None) -> Any:
+        """Start worker processes holding this model, one per entry of ``target_devices`` (default: every GPU,
+        else four CPU workers); pass the pool to ``encode``/``predict``/``rank`` as ``pool=``. Also a context
+        manager. Scripts need an ``if __name__ == "__main__":`` guard (workers are spawned).
+
+        Example:
+            >>> with model.start_multi_process_pool(["cpu", "cpu"]) as pool:      # doctest: +SKIP
+            ...     emb = model.encode(paths, pool=pool, on_error="skip")
+        """
+        from omniembed.parallel import MultiProcessPool
+
+        return MultiProcessPool(self, target_devices)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: Any) -> None:
+        """Stop the workers of a pool from :meth:`start_multi_process_pool`."""
+        pool.stop()
 
     # -- properties -----------------------------------------------------------------------------------------
     @property

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -124,6 +125,29 @@ class SentenceTransformer(ModelBase):
             ((2, 384), [1])
         """
         inputs = renamed_argument(inputs, kwargs, "sentences", "inputs", "encode")
+        devices = device if isinstance(device, (list, tuple)) else None
+        ctx, task, finish = self._plan_encode(
+            prompt_name=prompt_name, prompt=prompt, batch_size=batch_size, show_progress_bar=show_progress_bar,
+            output_value=output_value, precision=precision, convert_to_numpy=convert_to_numpy,
+            convert_to_tensor=convert_to_tensor, device=device, normalize_embeddings=normalize_embeddings,
+            truncate_dim=truncate_dim, chunk_size=chunk_size, on_error=on_error, num_workers=num_workers,
+            media=media, kwargs=kwargs,
+        )
+        singular = is_singular_input(inputs)
+        items = as_items(inputs, singular)
+        rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
+        embeddings = finish(rows)
+        if singular:
+            embeddings = embeddings[0]
+        return (embeddings, failures) if return_failures else embeddings
+
+    def _plan_encode(self, *, prompt_name: str | None, prompt: str | None, batch_size: int,
+                     show_progress_bar: bool | None, output_value: str | None, precision: str | None,
+                     convert_to_numpy: bool, convert_to_tensor: bool, device: Any, normalize_embeddings: bool,
+                     truncate_dim: int | None, chunk_size: int | None, on_error: str, num_workers: int | None,
+                     media: Any, kwargs: dict[str, Any]) -> tuple[Any, Embedding, Callable[[list[Any]], Any]]:
+        """An ``encode`` call's context, its task, and the function that turns its rows into the output; shared by
+        ``encode`` and ``encode_iter`` so both check and resolve arguments the same way."""
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
         devices = device if isinstance(device, (list, tuple)) else None
@@ -145,17 +169,30 @@ class SentenceTransformer(ModelBase):
             truncate_dim=truncate_dim if truncate_dim is not None else self.truncate_dim,
             normalize_embeddings=normalize_embeddings,
         )
-        singular = is_singular_input(inputs)
-        items = as_items(inputs, singular)
-        rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
-        embeddings = finalize_embeddings(
-            rows, output_value=output_value, precision=precision, convert_to_numpy=convert_to_numpy,
-            convert_to_tensor=convert_to_tensor, width=self.get_embedding_dimension(), dtype=self.dtype,
-            device=ctx.device,
-        )
-        if singular:
-            embeddings = embeddings[0]
-        return (embeddings, failures) if return_failures else embeddings
+        finish = partial(finalize_embeddings, output_value=output_value, precision=precision,
+                         convert_to_numpy=convert_to_numpy, convert_to_tensor=convert_to_tensor,
+                         width=self.get_embedding_dimension(), dtype=self.dtype,
+                         device=ctx.device)
+        return ctx, task, finish
+
+    def encode_iter(self, inputs: Iterable[Any], chunk_size: int | None = None, pool: Any = None,
+                    device: str | list[str] | None = None, return_failures: bool = False,
+                    **kwargs: Any) -> Iterator[tuple[Any, ...]]:
+        """Embed any iterable (a generator over a million files) chunk by chunk, in bounded memory: yields
+        ``(indices, embeddings)`` per chunk (``(indices, embeddings, failures)`` with ``return_failures``), in input
+        order. ``kwargs`` are ``encode``'s; ``pool`` / ``device=[...]`` spread the chunks over worker processes
+        with a few chunks in flight. See :mod:`omniembed.parallel.streaming`.
+
+        Example:
+            >>> model = SentenceTransformer(minilm_folder, device="cpu")
+            >>> texts = (f"line {i}" for i in range(5))
+            >>> [(indices.tolist(), emb.shape) for indices, emb in model.encode_iter(texts, chunk_size=2)]
+            [([0, 1], (2, 384)), ([2, 3], (2, 384)), ([4], (1, 384))]
+        """
+        from omniembed.parallel.streaming import encode_iter
+
+        return encode_iter(self, inputs, chunk_size=chunk_size, pool=pool, device=device,
+                           return_failures=return_failures, **kwargs)
 
     def encode_query(self, inputs: Any = None, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
         """``encode`` with the ``query`` prompt (when configured) and ``task="query"`` for Router models."""

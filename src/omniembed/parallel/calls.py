@@ -1,0 +1,129 @@
+"""``encode(pool=...)`` / ``predict(pool=...)``: ``ModelBase.run`` hands the call here; it is cut into chunks, each
+chunk runs through :func:`omniembed.processing.runtime.run` in a worker, and the rows are merged in order.
+
+The reference's semantics: ``device=["cpu", "cpu"]`` starts a pool for the call and stops it after;
+``chunk_size`` defaults to ``max(1, min(ceil(n / workers / 10), 5000))``; the progress bar counts chunks; the
+caller finalises the merged rows once (int8 ranges span the whole call); tensors come back on the CPU.
+
+Beyond it: workers receive the caller's items as they are (paths, URLs, bytes…) and decode them; per-item
+failures (``on_error="skip"``) come back with indices in the caller's list; a chunk lost to a worker that died
+twice is reported as failures (skip) or raised as :class:`~omniembed.errors.WorkerError` (raise).
+
+A worker runs the caller's own :class:`~omniembed.processing.runtime.CallContext` (its model and device swapped
+for the worker's) and task, so a pool result equals ``[run(ctx, task, chunk) for chunk in chunks]`` bit for bit;
+against one call over the whole list the batches are composed differently (length sorting happens per chunk),
+which moves values by ~1e-7.
+
+Example:
+    >>> default_chunk_size(100_000, 4), default_chunk_size(10, 2)
+    (2500, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from omniembed.errors import ConfigError, InputError, ItemFailure
+from omniembed.parallel.pool import ChunkResult, MultiProcessPool
+from omniembed.parallel.wire import CallSpec
+
+logger = logging.getLogger(__name__)
+
+MAX_DEFAULT_CHUNK = 5000
+
+
+def default_chunk_size(n_items: int, n_workers: int) -> int:
+    """The reference's default: about ten chunks per worker, at most 5000 items each."""
+    return max(1, min(math.ceil(n_items / max(1, n_workers) / 10), MAX_DEFAULT_CHUNK))
+
+
+def open_pool(model: Any, pool: MultiProcessPool | None, devices: Any) -> tuple[MultiProcessPool, bool]:
+    """The pool to use and whether this call owns it (``device=[...]`` starts a temporary one)."""
+    if pool is None:
+        return MultiProcessPool(model, list(devices)), True
+    if not isinstance(pool, MultiProcessPool):
+        raise ConfigError(f"pool must come from {type(model).__name__}.start_multi_process_pool(), got "
+                          f"{type(pool).__name__}.")
+    if pool.model is not model:
+        raise ConfigError("This pool was started by another model: start one with this model's "
+                          "start_multi_process_pool().")
+    if not pool.running:
+        raise ConfigError("This multi-process pool has been stopped; start a new one.")
+    return pool, False
+
+
+def chunked(items: Iterable[Any], chunk_size: int) -> Iterator[tuple[int, list[Any]]]:
+    """``(start, chunk)`` pairs over any iterable, reading ``chunk_size`` items at a time. Open files are read
+    here: workers receive their bytes."""
+    iterator, start = iter(items), 0
+    while True:
+        chunk = []
+        for item in iterator:
+            if callable(getattr(item, "read", None)) and not isinstance(item, (str, bytes)):
+                item = item.read()  # an open file cannot travel to a worker; its bytes can
+            chunk.append(item)
+            if len(chunk) == chunk_size:
+                break
+        if not chunk:
+            return
+        yield start, chunk
+        start += len(chunk)
+
+
+def chunk_outcome(result: ChunkResult, on_error: str) -> tuple[list[Any], list[ItemFailure]]:
+    """A chunk's rows and its failures with the caller's indices; raises what the caller must see under
+    ``raise`` (the worker's first error, re-indexed, or the WorkerError of a chunk lost twice)."""
+    if result.error is not None:
+        error = result.error
+        if isinstance(error, InputError) and error.index is not None:
+            error = error.at_index(result.start + error.index)
+        raise error
+    if result.lost is not None:
+        if on_error == "raise":
+            raise result.lost
+        return [None] * len(result.items), [ItemFailure(i, result.lost) for i in result.lost.indices]
+    failures = []
+    for local, error in result.failures:
+        if isinstance(error, InputError):
+            error = error.at_index(result.start + local)
+        failures.append(ItemFailure(result.start + local, error))
+    return list(result.output), failures
+
+
+def iter_multi_process(model: Any, ctx: Any, task: Any, chunks: Iterable[tuple[int, list[Any]]], *,
+                       pool: MultiProcessPool | None, devices: Any, window: int | None = None
+                       ) -> Iterator[tuple[int, list[Any], list[ItemFailure]]]:
+    """``(start, rows, failures)`` per chunk, in input order, with at most ``window`` chunks read ahead."""
+    pool, owned = open_pool(model, pool, devices)
+    try:
+        spec = CallSpec.of(ctx, task)
+        for result in pool.map_chunks(spec, chunks, window=window):
+            rows, failures = chunk_outcome(result, ctx.on_error)
+            yield result.start, rows, failures
+    finally:
+        if owned:
+            pool.stop()
+
+
+def run_multi_process(model: Any, ctx: Any, task: Any, items: Sequence[Any], *, pool: MultiProcessPool | None,
+                      devices: Any, chunk_size: int | None) -> tuple[list[Any], list[ItemFailure]]:
+    """``ModelBase.run`` on a pool: one row per item (None where it failed) and the failures, sorted by index."""
+    from tqdm.auto import tqdm
+
+    workers = len(pool) if pool is not None else len(devices)
+    size = chunk_size or default_chunk_size(len(items), workers)
+    rows: list[Any] = []
+    failures: list[ItemFailure] = []
+    with tqdm(total=math.ceil(len(items) / size), desc="Chunks", disable=not ctx.show_progress_bar) as bar:
+        for _, chunk_rows, chunk_failures in iter_multi_process(model, ctx, task, chunked(items, size), pool=pool,
+                                                                devices=devices):
+            rows.extend(chunk_rows)
+            failures.extend(chunk_failures)
+            bar.update(1)
+    if failures:
+        logger.warning("%d of %d %s failed and were skipped: %s", len(failures), len(items), task.noun,
+                       "; ".join(str(f) for f in failures[:5]))
+    return rows, failures
