@@ -220,9 +220,8 @@ def _from_frames(
     if total == 0:
         raise MediaDecodeError("the video has no frames", item=item)
     _check_size(width, height, limits, item)
-    fps = _meta(metadata, "fps")
-    fps = float(fps) if fps else None
-    duration = _meta(metadata, "duration") or (total / fps if fps else None)
+    fps = _metadata_number(metadata, "fps", item)
+    duration = _metadata_number(metadata, "duration", item) or (total / fps if fps else None)
     if duration is not None and duration > limits.max_video_seconds:
         raise MediaTooLargeError(
             f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
@@ -230,7 +229,7 @@ def _from_frames(
         )
     picked = sample_indices(total, fps, sampling, limits, item)
     source_indices = _meta(metadata, "frames_indices")
-    source_indices = list(source_indices) if source_indices is not None and len(source_indices) == total else None
+    source_indices = _metadata_indices(source_indices, total, item)
     indices = [source_indices[i] for i in picked] if source_indices else picked
     if starts is not None:
         times = [float(starts[i]) for i in picked]
@@ -245,6 +244,27 @@ def _from_frames(
         None,
         total,
     )
+
+
+def _metadata_indices(value: Any, total: int, item: Any) -> list[int] | None:
+    """The caller's ``frames_indices`` when they describe every frame given (whole numbers ≥ 0), else None."""
+    if value is None or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != total:
+        return None
+    indices = list(value)
+    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in indices):
+        raise UnsupportedInputError("video_metadata['frames_indices'] must hold whole numbers >= 0", item=item)
+    return [int(i) for i in indices]
+
+
+def _metadata_number(metadata: Any, key: str, item: Any) -> float | None:
+    """A positive, finite number from the caller's video metadata (None or 0: unknown)."""
+    value = _meta(metadata, key)
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0):
+        return None
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not number or not 0 < float(value) < math.inf:
+        raise UnsupportedInputError(f"video_metadata[{key!r}] must be a positive number, got {value!r}", item=item)
+    return float(value)
 
 
 def _check_size(width: int, height: int, limits: MediaLimits, item: Any) -> None:

@@ -1,0 +1,311 @@
+"""The fuzzing campaign runner: sandboxed worker processes, crash and hang detection, a report.
+
+    python tests/fuzz/runner.py --n 20000                     # every entry point, a weighted share of 20,000
+    python tests/fuzz/runner.py --n 5000 --entries image,video --jobs 2 --out fuzz-report
+    make fuzz N=1000000
+
+Each entry point's cases are cut into chunks run by ``python -m fuzz.worker`` subprocesses (``--jobs`` at a
+time). A worker prints one line per finished case; the runner watches it:
+
+* the worker exits without finishing (SIGSEGV, SIGABRT, SIGKILL, a non-zero status) → ``CRASH`` for the first
+  case that did not report, and a new worker resumes after it;
+* a case uses more than ``--hang-cpu`` CPU seconds (10 by default) or ``--hang-wall`` wall seconds (120; wall
+  time is a poor clock on a loaded machine, CPU time is not) → ``HANG``; the worker is killed and replaced;
+* the worker caps its own address space at 2 GiB beyond its warm size, so a case that tries to allocate more
+  gets a ``MemoryError`` (reported ``OOM``) or, in native code, dies (``CRASH``).
+
+Findings (``BAD``, ``CRASH``, ``HANG``, ``OOM``) are regenerated from their ``(entry, case id)`` and written to
+``<out>/findings/`` for replay. The report (``<out>/report.json`` and a Markdown table on stdout) lists, per entry
+point, the number of inputs, the outcome counts and the slowest case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+from fuzz.harness import ENTRY_POINTS, MASTER_SEED, MODEL_ENTRIES, SELFTEST_ENTRIES  # noqa: E402
+
+# Share of the budget per entry point: most volume goes through the cheap entry points.
+WEIGHTS = {
+    "sniff": 0.27, "detect": 0.22, "data_uri": 0.14, "image": 0.15, "arrays": 0.08, "audio": 0.06,
+    "video": 0.035, "encode_clip": 0.012, "encode_clap": 0.006, "encode_xclip": 0.006, "predict_llava": 0.011,
+}
+FINDING_PREFIXES = ("BAD", "CRASH", "HANG", "OOM")
+GIB = 1024**3
+
+
+@dataclass
+class EntryStats:
+    count: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    slowest_ms: float = 0.0
+    slowest_case: int | None = None
+    findings: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"inputs": self.count, "outcomes": dict(self.outcomes.most_common()), "slowest_ms": self.slowest_ms,
+                "slowest_case": self.slowest_case, "findings": self.findings[:50]}
+
+
+def bucket(outcome: str) -> str:
+    """Collapse detail: ``ok:image`` → ``ok``; ``typed:MediaDecodeError`` stays; findings keep 80 characters."""
+    if outcome.startswith("ok"):
+        return "ok"
+    if outcome.startswith("typed:"):
+        return outcome
+    return outcome[:80]
+
+
+@dataclass
+class Chunk:
+    entry: str
+    start: int
+    stop: int
+
+
+class Worker:
+    def __init__(self, chunk: Chunk, args, log) -> None:
+        self.chunk, self.args = chunk, args
+        self.next_id = chunk.start
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "fuzz.worker"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(TESTS))
+        job = {"entry": chunk.entry, "start": chunk.start, "stop": chunk.stop, "master": args.master,
+               "model_root": args.model_root, "memory_bytes": args.memory_gib * GIB}
+        self.proc.stdin.write((json.dumps(job) + "\n").encode())
+        self.proc.stdin.close()
+        self.buffer = b""
+        self.started = time.monotonic()
+        self.last_progress = time.monotonic()
+        self.cpu_at_progress = 0.0
+        self.done = False
+        self.ready = False
+
+    def cpu_seconds(self) -> float:
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def _signal_name(code: int) -> str:
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit status {code}"
+
+
+class Campaign:
+    def __init__(self, args) -> None:
+        self.args = args
+        self.stats = {entry: EntryStats() for entry in ENTRY_POINTS}
+        self._last_print = 0.0
+        self.out = Path(args.out)
+        (self.out / "findings").mkdir(parents=True, exist_ok=True)
+        self.log = open(self.out / "workers.log", "ab")
+        self._ctx = None
+
+    # -- planning ---------------------------------------------------------------------------------------
+    def plan(self) -> list[Chunk]:
+        entries = self.args.entries
+        total_weight = sum(WEIGHTS.get(e, 0.01) for e in entries)
+        chunks = []
+        for entry in entries:
+            share = WEIGHTS.get(entry, 0.01) / total_weight
+            n = max(1, round(self.args.n * share)) if len(entries) > 1 else self.args.n
+            size = self.args.chunk if entry not in MODEL_ENTRIES else max(50, self.args.chunk // 20)
+            first = self.args.first_case
+            chunks += [Chunk(entry, s, min(s + size, first + n)) for s in range(first, first + n, size)]
+        # interleave entry points, so a partial run still covers all of them
+        chunks.sort(key=lambda c: (c.start, list(ENTRY_POINTS).index(c.entry)))
+        return chunks
+
+    # -- running ----------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        queue = self.plan()
+        running: list[Worker] = []
+        began = time.monotonic()
+        while queue or running:
+            while queue and len(running) < self.args.jobs:
+                running.append(Worker(queue.pop(0), self.args, self.log))
+            ready = select.select([w.proc.stdout for w in running], [], [], 1.0)[0]
+            for worker in list(running):
+                if worker.proc.stdout in ready:
+                    chunk = os.read(worker.proc.stdout.fileno(), 1 << 16)
+                    if chunk:
+                        self._consume(worker, chunk)
+                    else:
+                        self._finish(worker, queue)
+                        running.remove(worker)
+                        continue
+                if self._hung(worker):
+                    self._record(worker.chunk.entry, worker.next_id, "HANG", 0.0)
+                    worker.kill()
+                    running.remove(worker)
+                    self._resume(worker, queue)
+            self._progress(began)
+        report = self.report(time.monotonic() - began)
+        (self.out / "report.json").write_text(json.dumps(report, indent=2))
+        return report
+
+    def _consume(self, worker: Worker, data: bytes) -> None:
+        worker.buffer += data
+        *lines, worker.buffer = worker.buffer.split(b"\n")
+        for raw in lines:
+            line = raw.decode("utf-8", "replace")
+            if line in ("DONE", "READY"):
+                worker.done = worker.done or line == "DONE"
+                worker.ready = True
+                worker.last_progress = time.monotonic()
+                worker.cpu_at_progress = worker.cpu_seconds()
+                continue
+            case_id, outcome, ms = line.split("\t")
+            self._record(worker.chunk.entry, int(case_id), outcome, float(ms))
+            worker.next_id = int(case_id) + 1
+            worker.last_progress = time.monotonic()
+            worker.cpu_at_progress = worker.cpu_seconds()
+
+    def _hung(self, worker: Worker) -> bool:
+        if worker.proc.poll() is not None:
+            return False
+        if not worker.ready:  # still warming up (imports, model loading)
+            return time.monotonic() - worker.started > self.args.hang_wall * 3
+        cpu = worker.cpu_seconds() - worker.cpu_at_progress
+        return cpu > self.args.hang_cpu or time.monotonic() - worker.last_progress > self.args.hang_wall
+
+    def _finish(self, worker: Worker, queue: list[Chunk]) -> None:
+        code = worker.proc.wait()
+        if worker.done and code == 0:
+            return
+        if not worker.ready:  # the harness itself is broken (an import error…): stop rather than loop
+            raise RuntimeError(f"a {worker.chunk.entry} worker died while starting ({_signal_name(code)}); "
+                               f"see {self.out / 'workers.log'}")
+        if worker.next_id < worker.chunk.stop:
+            label = "OOM" if code == -signal.SIGKILL else "CRASH"
+            self._record(worker.chunk.entry, worker.next_id, f"{label}:{_signal_name(code)}", 0.0)
+            self._resume(worker, queue)
+
+    def _resume(self, worker: Worker, queue: list[Chunk]) -> None:
+        if worker.next_id + 1 < worker.chunk.stop:
+            queue.insert(0, Chunk(worker.chunk.entry, worker.next_id + 1, worker.chunk.stop))
+
+    def _record(self, entry: str, case_id: int, outcome: str, ms: float) -> None:
+        stats = self.stats[entry]
+        stats.count += 1
+        stats.outcomes[bucket(outcome)] += 1
+        if ms > stats.slowest_ms:
+            stats.slowest_ms, stats.slowest_case = ms, case_id
+        if outcome.startswith(FINDING_PREFIXES):
+            stats.findings.append({"case": case_id, "outcome": outcome})
+            if len(stats.findings) <= 50:
+                self._save_finding(entry, case_id, outcome)
+
+    def _save_finding(self, entry: str, case_id: int, outcome: str) -> None:
+        from fuzz.harness import Context, make_case
+
+        if self._ctx is None:
+            self._ctx = Context(model_root=self.args.model_root)
+        value = make_case(entry, case_id, self._ctx, self.args.master)
+        base = self.out / "findings" / f"{entry}-{case_id}"
+        with open(f"{base}.pkl", "wb") as handle:
+            pickle.dump({"entry": entry, "case": case_id, "master": self.args.master, "outcome": outcome,
+                         "input": value}, handle)
+
+    def _progress(self, began: float) -> None:
+        if not self.args.verbose:
+            return
+        now = time.monotonic()
+        if now - self._last_print < 30:
+            return
+        self._last_print = now
+        done = sum(s.count for s in self.stats.values())
+        found = sum(len(s.findings) for s in self.stats.values())
+        print(f"[{now - began:7.0f}s] {done} inputs, {found} findings", file=sys.stderr, flush=True)
+
+    def report(self, seconds: float) -> dict:
+        entries = {e: s.summary() for e, s in self.stats.items() if s.count}
+        return {"master_seed": self.args.master, "first_case": self.args.first_case, "seconds": round(seconds, 1),
+                "total_inputs": sum(s.count for s in self.stats.values()),
+                "findings": sum(len(s.findings) for s in self.stats.values()), "entries": entries}
+
+
+def markdown(report: dict) -> str:
+    lines = ["| entry point | inputs | ok | typed errors (by class) | findings | slowest case |",
+             "|---|---:|---:|---|---:|---:|"]
+    for entry, s in report["entries"].items():
+        outcomes = s["outcomes"]
+        typed = ", ".join(f"{k[6:]} {v}" for k, v in outcomes.items() if k.startswith("typed:"))
+        findings = sum(v for k, v in outcomes.items() if k.startswith(FINDING_PREFIXES))
+        lines.append(f"| {entry} | {s['inputs']:,} | {outcomes.get('ok', 0):,} | {typed} | {findings} | "
+                     f"{s['slowest_ms'] / 1000:.2f} s |")
+    lines.append(f"| **total** | **{report['total_inputs']:,}** | | | **{report['findings']}** | |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20_000, help="total inputs, shared by weight between entry points")
+    parser.add_argument("--entries", default="all", help="comma-separated entry points (default: all)")
+    parser.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
+    parser.add_argument("--chunk", type=int, default=5000, help="cases per worker process")
+    parser.add_argument("--first-case", type=int, default=0, help="case id to start from (new inputs per run)")
+    parser.add_argument("--master", default=MASTER_SEED)
+    parser.add_argument("--memory-gib", type=float, default=2.0)
+    parser.add_argument("--hang-cpu", type=float, default=10.0)
+    parser.add_argument("--hang-wall", type=float, default=120.0)
+    parser.add_argument("--model-root", default=None, help="tiny model folders (built here when missing)")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    campaign = [e for e in ENTRY_POINTS if e not in SELFTEST_ENTRIES]
+    args.entries = campaign if args.entries == "all" else args.entries.split(",")
+    unknown = set(args.entries) - set(ENTRY_POINTS)
+    if unknown:
+        parser.error(f"unknown entry points {sorted(unknown)}; choose from {list(ENTRY_POINTS)}")
+    args.out = args.out or tempfile.mkdtemp(prefix="omniembed-fuzz-report-")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if any(e in MODEL_ENTRIES for e in args.entries):
+        from fuzz.harness import build_models
+
+        args.model_root = args.model_root or str(Path(args.out) / "models")
+        os.makedirs(args.model_root, exist_ok=True)
+        build_models(args.model_root, tuple(sorted({MODEL_ENTRIES[e] for e in args.entries if e in MODEL_ENTRIES})))
+    report = Campaign(args).run()
+    print(markdown(report))
+    print(f"\nreport: {Path(args.out) / 'report.json'}  ({report['seconds']:.0f} s)")
+    return 1 if report["findings"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

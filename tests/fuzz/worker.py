@@ -1,0 +1,71 @@
+"""One sandboxed fuzz worker: runs a range of cases of one entry point and reports each outcome on stdout.
+
+Started by :mod:`fuzz.runner` as ``python -m fuzz.worker`` with a JSON job on stdin
+(``{"entry", "start", "stop", "master", "model_root", "memory_bytes"}``). After loading what the entry point
+needs it caps its own address space at *current size + memory_bytes* (so "more than 2 GiB" means 2 GiB beyond a
+warm worker), disables core dumps and file writes beyond the scratch files, then prints one line per case:
+``<case id>\\t<outcome>\\t<milliseconds>``, and ``DONE`` at the end. A case that kills or freezes the process
+never prints its line: the runner takes the first missing id as the culprit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import warnings
+
+
+def _vm_size() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.readline())
+    # Library warnings (corrupt EXIF, APNG fallbacks) are expected on hostile input and would flood the log.
+    warnings.simplefilter("ignore")
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything a library prints goes to the log, never into the protocol stream
+
+    from fuzz.harness import ENTRY_POINTS, MODEL_ENTRIES, SELFTEST_ENTRIES, Context, run_case
+
+    entry = job["entry"]
+    ctx = Context(model_root=job.get("model_root"))
+    if entry in MODEL_ENTRIES:
+        ctx.model(MODEL_ENTRIES[entry])
+    if entry not in SELFTEST_ENTRIES:
+        run_case(entry, -1, ctx, job["master"])  # warm every lazy import before the memory cap is measured
+    ctx.clear_scratch()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    cap = _vm_size() + int(job["memory_bytes"])
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    assert entry in ENTRY_POINTS
+    protocol.write("READY\n")  # warm-up is over: from here on the runner's hang clock runs per case
+    for case_id in range(job["start"], job["stop"]):
+        started = time.perf_counter()
+        try:
+            outcome, _ = run_case(entry, case_id, ctx, job["master"])
+        except MemoryError:
+            outcome = "OOM:MemoryError (address-space cap reached)"
+        except Exception as exc:  # noqa: BLE001 - an entry point that escaped its own guard
+            outcome = f"BAD:escaped the harness: {type(exc).__name__}: {exc}"
+        elapsed = (time.perf_counter() - started) * 1000
+        clean = outcome.replace("\t", " ").replace("\n", " ")[:300]
+        protocol.write(f"{case_id}\t{clean}\t{elapsed:.1f}\n")
+        if case_id % 500 == 0:
+            ctx.clear_scratch()
+    protocol.write("DONE\n")
+    protocol.flush()
+    ctx.clear_scratch()
+    os.rmdir(ctx.scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
