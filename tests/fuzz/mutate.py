@@ -35,6 +35,8 @@ from collections.abc import Callable
 
 __all__ = ["INTERESTING_32", "mutate", "random_bytes"]
 
+# Inputs never grow past this (repeated edits that duplicate data would otherwise compound into gigabytes).
+MAX_SIZE = 2 << 20
 INTERESTING_8 = (0, 1, 0x7F, 0x80, 0xFF)
 INTERESTING_16 = (0, 1, 0x7FFF, 0x8000, 0xFFFF, 256, 1024)
 INTERESTING_32 = (0, 1, 2, 3, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFF, 0x10000, 1 << 24, 44100, 768001)
@@ -424,7 +426,12 @@ def _ebml(data: bytes, rng: random.Random) -> bytes | None:
     # Size fields are variable-length integers; overwrite one after a known ID with "unknown" or huge sizes.
     ids = [b"\x18\x53\x80\x67", b"\x16\x54\xae\x6b", b"\x1f\x43\xb6\x75", b"\xae", b"\xa3", b"\x1a\x45\xdf\xa3",
            b"\x44\x89", b"\xb0", b"\xba", b"\x9f", b"\xb5"]
-    hits = [i for ident in ids for i in range(len(out)) if out.startswith(ident, i)][:200]
+    hits: list[int] = []
+    for ident in ids:
+        at = out.find(ident)
+        while at >= 0 and len(hits) < 200:
+            hits.append(at)
+            at = out.find(ident, at + 1)
     if not hits:
         return None
     at = rng.choice(hits)
@@ -451,7 +458,7 @@ def _gif(data: bytes, rng: random.Random) -> bytes | None:
         if first < 0 or end <= first:
             return None
         frame = bytes(out[first:end])
-        out[first:end] = frame * rng.choice((2, 50, 400))
+        out[first:end] = frame * max(2, min(rng.choice((2, 50, 400)), MAX_SIZE // 2 // max(1, len(frame))))
     else:  # LZW minimum code size / image descriptor dimensions
         at = out.find(b"\x2c")
         if at < 0 or at + 11 > len(out):
@@ -487,6 +494,8 @@ def mutate(seed: bytes, rng: random.Random, *, splice_with: bytes | None = None)
             data = data[:cut] + splice_with[other:]
         else:
             data = _generic(data, rng)
+        if len(data) > MAX_SIZE:
+            data = data[:MAX_SIZE]
     return data
 
 

@@ -26,7 +26,18 @@ def _vm_size() -> int:
     return 0
 
 
+def _die_with_parent() -> None:
+    try:  # Linux: a worker whose runner is gone (killed, interrupted) must not keep spinning on a hang
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    _die_with_parent()
     job = json.loads(sys.stdin.readline())
     # Library warnings (corrupt EXIF, APNG fallbacks) are expected on hostile input and would flood the log.
     warnings.simplefilter("ignore")

@@ -18,6 +18,7 @@ from omniembed.inputs.audio import AudioClip, load_audio
 from omniembed.inputs.detect import infer_batch_modality, infer_modality, is_singular_input, sniff_media
 from omniembed.inputs.fetch import FetchPolicy
 from omniembed.inputs.image import load_image
+from omniembed.inputs.isolation import IsolationLimits
 from omniembed.inputs.limits import MediaLimits
 from omniembed.inputs.loader import LoadResult, MediaOptions, load_item, try_load
 from omniembed.inputs.sources import SourceData, read_source
@@ -26,6 +27,7 @@ from omniembed.inputs.video import VideoClip, VideoSampling, load_video
 __all__ = [
     "AudioClip",
     "FetchPolicy",
+    "IsolationLimits",
     "LoadResult",
     "MediaLimits",
     "MediaOptions",

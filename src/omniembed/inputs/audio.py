@@ -42,7 +42,7 @@ from omniembed.errors import (
     UnsupportedInputError,
 )
 from omniembed.inputs.image import as_numpy
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
 from omniembed.optional import require
 from omniembed.inputs.sources import SourceData, read_source
 
@@ -185,6 +185,7 @@ def _from_array(value: Any, rate: int, target: int | None, limits: MediaLimits, 
     if mono:
         a = a.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
     out_rate = target or rate
+    check_decoded_bytes(seconds * out_rate * a.shape[0] * 4, limits, f"{seconds:.1f}s of audio at {out_rate} Hz", item)
     if out_rate != rate:
         a = av_guarded(lambda: resample(a, rate, out_rate), item)
     a = np.ascontiguousarray(a, dtype=np.float32)
@@ -306,11 +307,15 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
     # claims 58 channels segfaults in to_ndarray()), while one interleaved plane is always safe.
     resampler = av.AudioResampler(format="flt", rate=out_rate)
     cap = (limits.max_audio_seconds + _SLACK_SECONDS) * out_rate
+    if seconds is not None:
+        check_decoded_bytes(seconds * out_rate * 4, limits, f"{seconds:.1f}s of audio at {out_rate} Hz", item)
     chunks: list[np.ndarray] = []
-    total = 0
+    total = stored = 0
     for frame in container.decode(stream):
         for out in resampler.resample(frame):
             total += _collect(out, chunks, mono)
+            stored += chunks[-1].nbytes
+        check_decoded_bytes(stored, limits, "the audio stream", item)
         if total > cap:
             raise MediaTooLargeError(
                 f"audio runs past MediaLimits.max_audio_seconds={limits.max_audio_seconds:g} while decoding "

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 
 from omniembed.errors import ConfigError
 
-__all__ = ["DEFAULT_LIMITS", "MediaLimits"]
+__all__ = ["DEFAULT_LIMITS", "MediaLimits", "check_decoded_bytes"]
 
 MiB = 1024 * 1024
 
@@ -43,6 +43,10 @@ class MediaLimits:
     ``max_video_frames``: the most frames one video item may yield after sampling (a hard cap on top of
     :class:`~omniembed.inputs.VideoSampling`'s ``max_frames``).
     ``max_video_pixels``: width × height of one video frame (8K by default).
+    ``max_decoded_bytes``: the size of the decoded result of one item (all sampled video frames together, all
+    frames of an animation, the samples of an audio clip), checked from the metadata before decoding and again
+    while decoding. Small files can declare huge results (an 8K video repeated into 256 frames, a GIF of a
+    thousand 1-pixel updates on a 9000×9000 canvas); this keeps them bounded. Peak memory is about twice it.
     """
 
     max_bytes: int = 64 * MiB
@@ -52,6 +56,7 @@ class MediaLimits:
     max_video_seconds: float = 4 * 3600.0
     max_video_frames: int = 256
     max_video_pixels: int = 7680 * 4320
+    max_decoded_bytes: int = 1024 * MiB
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -66,3 +71,13 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+def check_decoded_bytes(nbytes: float, limits: MediaLimits, what: str, item: object = None) -> None:
+    """Raise MediaTooLargeError when ``nbytes`` of decoded output would exceed ``limits.max_decoded_bytes``."""
+    if nbytes > limits.max_decoded_bytes:
+        from omniembed.errors import MediaTooLargeError
+
+        raise MediaTooLargeError(
+            f"{what} would decode to {int(nbytes)} bytes, more than MediaLimits.max_decoded_bytes="
+            f"{limits.max_decoded_bytes}", item=item)

@@ -22,12 +22,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from omniembed.errors import ConfigError, InputError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
 from omniembed.inputs.image import load_image
+from omniembed.inputs.isolation import IsolationLimits, decode_isolated, worth_isolating
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.video import VideoSampling, load_video
 
@@ -49,6 +50,14 @@ class MediaOptions:
     reference). ``exif_transpose``: honour EXIF orientation. ``draft``: reduced-scale JPEG decoding when the
     model's image size is known. ``video``: the default :class:`~omniembed.inputs.VideoSampling`.
     ``video_audio``: also decode the audio track of videos.
+
+    Hardening switches (see docs/security.md): ``isolation="process"`` decodes every media reference in a pool
+    of sandboxed worker processes limited by ``isolation_limits`` (:class:`~omniembed.inputs.IsolationLimits`),
+    so a decoder crash, hang or memory blow-up fails that one item with ``MediaDecodeError``.
+    ``missing_files`` says what ``encode``/``predict`` do with a string that looks like a media path (a known
+    media extension, no whitespace) but names no file: ``"text"`` embeds it as text silently (the reference's
+    behaviour), ``"warn"`` (default) also logs one warning per call naming those items, ``"error"`` fails those
+    items with ``MediaDecodeError``. :meth:`untrusted` gives the settings for input from strangers.
     """
 
     limits: MediaLimits = DEFAULT_LIMITS
@@ -58,12 +67,35 @@ class MediaOptions:
     draft: bool = True
     video: VideoSampling = field(default_factory=VideoSampling)
     video_audio: bool = False
+    isolation: str = "none"
+    isolation_limits: IsolationLimits = field(default_factory=IsolationLimits)
+    missing_files: str = "warn"
 
     def __post_init__(self) -> None:
         if not isinstance(self.limits, MediaLimits):
             raise ConfigError(f"MediaOptions.limits must be a MediaLimits, got {type(self.limits).__name__}")
         if not isinstance(self.video, VideoSampling):
             raise ConfigError(f"MediaOptions.video must be a VideoSampling, got {type(self.video).__name__}")
+        if self.isolation not in ("none", "process"):
+            raise ConfigError(f"MediaOptions.isolation must be 'none' or 'process', got {self.isolation!r}")
+        if not isinstance(self.isolation_limits, IsolationLimits):
+            raise ConfigError("MediaOptions.isolation_limits must be an IsolationLimits, got "
+                              f"{type(self.isolation_limits).__name__}")
+        if self.missing_files not in ("text", "warn", "error"):
+            raise ConfigError(f"MediaOptions.missing_files must be 'text', 'warn' or 'error', got {self.missing_files!r}")
+
+    @classmethod
+    def untrusted(cls, **overrides: Any) -> MediaOptions:
+        """Settings for media from strangers (a server's requests, a crawled folder, scraped URLs): decoders in
+        sandboxed processes, and strings that look like missing media files refused instead of embedded as text.
+
+        Example:
+            >>> from omniembed.inputs import MediaOptions
+            >>> opts = MediaOptions.untrusted()
+            >>> opts.isolation, opts.missing_files
+            ('process', 'error')
+        """
+        return cls(**{"isolation": "process", "missing_files": "error", **overrides})
 
 
 DEFAULT_OPTIONS = MediaOptions()
@@ -129,6 +161,11 @@ class _Context:
 
     def one(self, item: Any, modality: str) -> Any:
         o = self.options
+        if o.isolation == "process" and worth_isolating(item):
+            return decode_isolated(
+                item, modality, o.isolation_limits, options=replace(o, isolation="none"),
+                image_size=self.image_size, sampling_rate=self.sampling_rate, video_sampling=self.video_sampling,
+            )
         if modality == "image":
             return load_image(
                 item,

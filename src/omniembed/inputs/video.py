@@ -44,7 +44,7 @@ from omniembed.inputs.audio import (
     open_container,
 )
 from omniembed.inputs.image import _pil, as_numpy, channels_last, decode_animation, to_uint8
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
@@ -228,6 +228,7 @@ def _from_frames(
             item=item,
         )
     picked = sample_indices(total, fps, sampling, limits, item)
+    check_decoded_bytes(len(picked) * height * width * 3, limits, f"{len(picked)} frames of {width}×{height}", item)
     source_indices = _meta(metadata, "frames_indices")
     source_indices = _metadata_indices(source_indices, total, item)
     indices = [source_indices[i] for i in picked] if source_indices else picked
@@ -313,6 +314,9 @@ def decode_video_source(
             stream.thread_type = "AUTO"
             info = _probe(container, stream, limits, item)
             indices = sample_indices(info.total, info.fps, sampling, limits, item)
+            cc = stream.codec_context
+            check_decoded_bytes(len(indices) * (cc.width or 0) * (cc.height or 0) * 3, limits,
+                                f"{len(indices)} frames of {cc.width}×{cc.height}", item)
             targets = [i / info.fps for i in indices]
             frames, times = _decode_at(container, stream, targets, info, limits, item)
         return VideoClip(
@@ -372,6 +376,7 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
     picked: list[tuple[np.ndarray, float]] = []
     seek_gap, can_seek = SEEK_MIN_GAP, True
     frames, position, last = None, 0.0, None
+    decoded_bytes = 0
     while len(picked) < len(targets):
         target = targets[len(picked)]
         landed_by_seek = False
@@ -408,6 +413,9 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
             while len(picked) < len(targets) and t >= targets[len(picked)] - tolerance:
                 rgb = _to_rgb_array(frame, limits, item) if rgb is None else rgb
                 picked.append((rgb, t))
+                decoded_bytes += rgb.nbytes
+                check_decoded_bytes(decoded_bytes * len(targets) / len(picked), limits,
+                                    f"{len(targets)} frames of {rgb.shape[1]}×{rgb.shape[0]}", item)
                 took = True
             if took:
                 break

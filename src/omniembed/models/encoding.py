@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from omniembed.errors import ConfigError, ItemFailure
 from omniembed.inputs import detect
+from omniembed.inputs.missing import screen_missing_files
 from omniembed.processing import outputs
 from omniembed.processing.pipeline import Job, input_length, make_jobs, run_jobs
 from omniembed.util.tensor import batch_to_device
@@ -121,6 +122,7 @@ def run_encode(model: Any, req: EncodeRequest) -> tuple[Any, list[ItemFailure]]:
     items = [req.inputs] if singular else list(req.inputs)
 
     jobs, failures = detect_jobs(model, items, req.on_error)
+    jobs = screen_missing_files(jobs, failures, req.media, model.modalities, req.on_error)
     sort_by_tokens(model, jobs)
     loader = media_loader(model, req.media, req.model_kwargs.get("processing_kwargs"))
     extra = {k: v for k, v in req.model_kwargs.items() if k != "processing_kwargs"}

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from omniembed.errors import ItemFailure
+from omniembed.inputs.missing import screen_missing_files
 from omniembed.models import pairs
 from omniembed.models.encoding import sort_by_tokens
 from omniembed.processing.pipeline import Job, make_jobs, run_jobs
@@ -118,6 +119,7 @@ def run_predict(model: Any, req: ScoreRequest) -> tuple[Any, list[ItemFailure]]:
     num_labels = model.num_labels
 
     jobs, failures = classify_jobs(model, items, req.on_error)
+    jobs = screen_missing_files(jobs, failures, req.media, model.modalities, req.on_error)
     sort_by_tokens(model, jobs, _text_pair)
 
     def process(batch_jobs: list[Job], values: list[pairs.Pair]) -> list[torch.Tensor]:

@@ -1,0 +1,289 @@
+"""Decode media in a pool of sandboxed worker processes: ``MediaOptions(isolation="process")``.
+
+Pillow, libjpeg, libpng, FFmpeg and friends are native code. A hostile file can make them crash (SIGSEGV,
+SIGABRT), spin, or allocate until the machine swaps, and no ``try``/``except`` catches that. With
+``isolation="process"`` every media item that still has to be fetched or decoded (a path, URL, data URI, bytes
+or file object) is handed to a worker process that:
+
+* caps its own address space (``RLIMIT_AS``, :attr:`IsolationLimits.memory_bytes`), its CPU time per item
+  (``RLIMIT_CPU``), its open files (``RLIMIT_NOFILE``) and writes no core dumps;
+* is given :attr:`IsolationLimits.wall_seconds` per item by the parent, which kills it when the time is up;
+* runs the same :func:`~omniembed.inputs.load_item` as in-process decoding, so results are identical.
+
+When a worker crashes, hangs, runs out of CPU time or memory, that one item fails with a
+:class:`~omniembed.errors.MediaDecodeError` saying what happened; the pool starts a fresh worker and the other
+items are unaffected. Decoded objects (PIL images, audio and video clips) come back pickled over a pipe.
+Items that are already decoded (PIL images, arrays, ``AudioClip``…) are converted in-process: there is nothing
+left to parse.
+
+Workers are separate interpreters started with ``python -m omniembed.inputs._isolation_worker`` (not
+``multiprocessing``), so a script without an ``if __name__ == "__main__":`` guard is safe, and they are shared
+by every model and call with the same :class:`IsolationLimits`. They exit when the parent does.
+
+Example:
+    >>> from omniembed.inputs import IsolationLimits, MediaOptions, load_item
+    >>> opts = MediaOptions(isolation="process", isolation_limits=IsolationLimits(workers=1))
+    >>> load_item(b"GIF89a broken", "image", options=opts)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    omniembed.errors.MediaDecodeError: not a valid image, or not an allowed format (...)
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import pickle
+import queue
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from omniembed.errors import ConfigError, MediaDecodeError, OmniEmbedError
+
+__all__ = ["IsolationLimits", "decode_isolated", "shutdown_pools", "worth_isolating"]
+
+GiB = 1024**3
+_HEADER = struct.Struct("<Q")
+
+
+@dataclass(frozen=True)
+class IsolationLimits:
+    """Resource limits of the decoder worker processes.
+
+    ``workers``: processes in the pool (None: ``min(4, CPUs)``). ``memory_bytes``: each worker's address-space
+    cap (``RLIMIT_AS``). ``cpu_seconds``: CPU time one item may use. ``wall_seconds``: wall-clock time one item
+    may take, fetching a URL included. ``open_files``: the worker's file-descriptor limit.
+    """
+
+    workers: int | None = None
+    memory_bytes: int = 4 * GiB
+    cpu_seconds: float = 60.0
+    wall_seconds: float = 120.0
+    open_files: int = 64
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
+            raise ConfigError(f"IsolationLimits.workers must be a positive integer or None, got {self.workers!r}")
+        for name in ("memory_bytes", "cpu_seconds", "wall_seconds", "open_files"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ConfigError(f"IsolationLimits.{name} must be a positive finite number, got {value!r}")
+        if self.memory_bytes < 256 * 1024 * 1024:
+            raise ConfigError("IsolationLimits.memory_bytes must be at least 256 MiB (a worker needs ~250 MiB idle)")
+        if self.open_files < 16:
+            raise ConfigError("IsolationLimits.open_files must be at least 16")
+
+    @property
+    def pool_size(self) -> int:
+        return self.workers or min(4, os.cpu_count() or 1)
+
+
+def worth_isolating(item: Any) -> bool:
+    """True for references that still need reading and parsing (paths, URLs, data URIs, bytes, file objects)."""
+    return isinstance(item, (str, bytes, bytearray, memoryview, os.PathLike)) or callable(getattr(item, "read", None))
+
+
+# ------------------------------------------------------------------------------------------------ protocol
+def send_message(fd: int, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_HEADER.pack(len(data)) + data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
+    """``size`` bytes from ``fd``; None on end of file; TimeoutError past ``deadline``."""
+    chunks, left = [], size
+    while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive_message(fd: int, deadline: float | None = None) -> tuple[bool, Any]:
+    """(True, object) or (False, None) at end of file."""
+    header = _read_exact(fd, _HEADER.size, deadline)
+    if header is None:
+        return False, None
+    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
+    if body is None:
+        return False, None
+    return True, pickle.loads(body)
+
+
+# ---------------------------------------------------------------------------------------------------- pool
+def _worker_env() -> dict[str, str]:
+    import omniembed
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(omniembed.__file__)))
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
+    # One arena and one BLAS thread: glibc reserves 64 MiB of address space per malloc arena, which would eat
+    # the RLIMIT_AS budget without using memory.
+    return {**os.environ, "PYTHONPATH": path, "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _describe_exit(code: int | None, limits: IsolationLimits) -> str:
+    if code is None:
+        return "stopped responding"
+    if code >= 0:
+        return f"exited with status {code}"
+    sig = -code
+    if sig == signal.SIGXCPU:
+        return f"used more than IsolationLimits.cpu_seconds={limits.cpu_seconds:g} s of CPU time"
+    if sig == signal.SIGKILL:
+        return "was killed (SIGKILL: usually the system's out-of-memory killer)"
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        name = f"signal {sig}"
+    return f"crashed ({name})"
+
+
+class _Worker:
+    """One worker process, started on first use and replaced after any failure."""
+
+    def __init__(self, limits: IsolationLimits) -> None:
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        config = {**asdict(self.limits)}
+        return subprocess.Popen(
+            [sys.executable, "-m", "omniembed.inputs._isolation_worker", repr(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_worker_env(),
+            close_fds=True, start_new_session=True,  # Ctrl-C reaches the parent only; workers exit on EOF
+        )
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def call(self, request: tuple, item: Any) -> Any:
+        if self.proc is None or self.proc.poll() is not None:
+            self.kill()
+            self.proc = self._start()
+        proc = self.proc
+        deadline = time.monotonic() + self.limits.wall_seconds
+        try:
+            send_message(proc.stdin.fileno(), request)
+            alive, reply = receive_message(proc.stdout.fileno(), deadline)
+        except TimeoutError:
+            self.kill()
+            raise MediaDecodeError(
+                f"decoding took longer than IsolationLimits.wall_seconds={self.limits.wall_seconds:g} s; the "
+                "decoder process was stopped and replaced", item=item) from None
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            alive, reply = False, None
+        if not alive:
+            code = proc.wait()
+            self.kill()
+            raise MediaDecodeError(
+                f"the isolated decoder process {_describe_exit(code, self.limits)} on this item; it was replaced",
+                item=item)
+        status, value = reply
+        if status == "ok":
+            return value
+        if status == "oom":
+            self.kill()  # a worker that hit its memory cap may be in a bad state: start afresh
+            raise MediaDecodeError(
+                f"decoding needed more than IsolationLimits.memory_bytes={self.limits.memory_bytes} bytes of "
+                "memory; the decoder process was replaced", item=item)
+        raise value  # the worker's own exception (a typed per-item error, or a missing dependency…)
+
+
+class DecoderPool:
+    """A fixed number of :class:`_Worker` slots shared by every thread; a call borrows one slot at a time."""
+
+    def __init__(self, limits: IsolationLimits) -> None:
+        self.limits = limits
+        self._slots: queue.Queue[_Worker] = queue.Queue()
+        self._all = [_Worker(limits) for _ in range(limits.pool_size)]
+        for worker in self._all:
+            self._slots.put(worker)
+
+    def run(self, request: tuple, item: Any) -> Any:
+        worker = self._slots.get()
+        try:
+            return worker.call(request, item)
+        finally:
+            self._slots.put(worker)
+
+    def close(self) -> None:
+        for worker in self._all:
+            worker.kill()
+
+
+_POOLS: dict[IsolationLimits, DecoderPool] = {}
+_LOCK = threading.Lock()
+
+
+def _pool(limits: IsolationLimits) -> DecoderPool:
+    with _LOCK:
+        pool = _POOLS.get(limits)
+        if pool is None:
+            pool = _POOLS[limits] = DecoderPool(limits)
+        return pool
+
+
+def shutdown_pools() -> None:
+    """Stop every worker process (they are started again on the next isolated decode)."""
+    with _LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
+
+
+def _forget_pools_in_child() -> None:
+    # A forked child must not share its parent's pipes: it starts its own workers when it needs them.
+    global _LOCK
+    _LOCK = threading.Lock()
+    _POOLS.clear()
+
+
+atexit.register(shutdown_pools)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
+def decode_isolated(item: Any, modality: str, limits: IsolationLimits, **load_kwargs: Any) -> Any:
+    """:func:`~omniembed.inputs.load_item` for one media reference, run in a worker process of the pool."""
+    if callable(getattr(item, "read", None)) and not isinstance(item, (bytes, bytearray, memoryview)):
+        from omniembed.inputs.sources import read_source
+
+        options = load_kwargs.get("options")
+        item = read_source(item, limits=getattr(options, "limits", None), kind=modality).data  # bytes, capped
+    elif isinstance(item, (bytearray, memoryview)):
+        item = bytes(item)
+    try:
+        return _pool(limits).run(("load", item, modality, load_kwargs), item)
+    except OmniEmbedError:
+        raise
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise MediaDecodeError(f"the item could not be sent to the isolated decoder: {exc}", item=item) from None
