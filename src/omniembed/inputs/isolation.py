@@ -52,6 +52,8 @@ __all__ = ["IsolationLimits", "decode_isolated", "shutdown_pools", "worth_isolat
 
 GiB = 1024**3
 _HEADER = struct.Struct("<Q")
+#: The module each worker runs (``python -m``); tests point it at a worker that misbehaves on request.
+WORKER_MODULE = "omniembed.inputs._isolation_worker"
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ class IsolationLimits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ConfigError(f"IsolationLimits.{name} must be a positive finite number, got {value!r}")
-        if self.memory_bytes < 256 * 1024 * 1024:
-            raise ConfigError("IsolationLimits.memory_bytes must be at least 256 MiB (a worker needs ~250 MiB idle)")
+        if self.memory_bytes < 512 * 1024 * 1024:
+            raise ConfigError("IsolationLimits.memory_bytes must be at least 512 MiB (an idle worker maps ~300 MiB)")
         if self.open_files < 16:
             raise ConfigError("IsolationLimits.open_files must be at least 16")
 
@@ -166,7 +168,7 @@ class _Worker:
     def _start(self) -> subprocess.Popen:
         config = {**asdict(self.limits)}
         return subprocess.Popen(
-            [sys.executable, "-m", "omniembed.inputs._isolation_worker", repr(config)],
+            [sys.executable, "-m", WORKER_MODULE, repr(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_worker_env(),
             close_fds=True, start_new_session=True,  # Ctrl-C reaches the parent only; workers exit on EOF
         )

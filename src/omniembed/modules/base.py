@@ -67,7 +67,7 @@ class Module(nn.Module):
         config = read_json(os.path.join(path, cls.config_file_name)) if path else {}
         module = cls(**config)
         if any(True for _ in module.parameters()):
-            module.load_state_dict(load_state_dict(path))
+            module.load_state_dict(load_state_dict(path, allow_pickle=bool(kwargs.get("allow_pickle"))))
         return module
 
     @property
@@ -104,15 +104,24 @@ def save_state_dict(state: dict[str, torch.Tensor], folder: str, *, safe_seriali
         torch.save(state, os.path.join(folder, PICKLE_NAME))
 
 
-def load_state_dict(folder: str) -> dict[str, torch.Tensor]:
-    """Safetensors first; a pickle file only through ``torch.load(weights_only=True)``, which refuses code."""
+def load_state_dict(folder: str, *, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """Safetensors first; a pickle file only with ``allow_pickle=True``, and then only through
+    ``torch.load(weights_only=True)``, which refuses code."""
     safe = os.path.join(folder, SAFETENSORS_NAME)
     if os.path.isfile(safe):
         from safetensors.torch import load_file
 
+        from omniembed.serialization.preflight import check_safetensors
+
+        check_safetensors(safe)  # a truncated or inconsistent file is refused from its header, before reading
         return load_file(safe)
     pickled = os.path.join(folder, PICKLE_NAME)
     if os.path.isfile(pickled):
+        if not allow_pickle:
+            raise ModelLoadError(
+                f"{pickled}: the weights are pickled, which can run code when loaded. Convert them to safetensors, "
+                "or pass allow_pickle=True if you trust the source (they are then read with "
+                "torch.load(weights_only=True)).")
         try:
             return torch.load(pickled, map_location="cpu", weights_only=True)
         except Exception as exc:  # an unsafe pickle is refused, not executed

@@ -1,0 +1,44 @@
+"""An isolated-decoder worker that misbehaves on request, for the isolation tests.
+
+It runs omniembed's real worker (``omniembed.inputs._isolation_worker``) with its real resource limits, but
+``load_item`` reacts to a few magic byte strings: ``b"SEGFAULT"`` and ``b"ABORT"`` kill the process the way a
+native decoder bug would, ``b"SPIN"`` burns CPU forever, ``b"SLEEP"`` blocks forever, ``b"HOG"`` allocates
+until the address-space cap stops it, and ``b"PID"`` returns the worker's process id. Anything else decodes
+normally. Tests select it with ``monkeypatch.setattr(isolation, "WORKER_MODULE", "support.crashy_decoder")``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from omniembed.inputs import _isolation_worker, loader
+
+_real_load_item = loader.load_item
+
+
+def _misbehaving_load_item(item, modality, **kwargs):
+    if item == b"SEGFAULT":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if item == b"ABORT":
+        os.abort()
+    if item == b"SPIN":
+        while True:
+            pass
+    if item == b"SLEEP":
+        time.sleep(3600)
+    if item == b"HOG":
+        blocks = []
+        while True:
+            blocks.append(bytearray(64 << 20))
+    if item == b"PID":
+        return os.getpid()
+    return _real_load_item(item, modality, **kwargs)
+
+
+loader.load_item = _misbehaving_load_item
+
+if __name__ == "__main__":
+    sys.exit(_isolation_worker.main())
