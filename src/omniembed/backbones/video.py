@@ -112,6 +112,8 @@ def preprocess_video(transformer: Any, clips: list[Any], processing_kwargs: dict
               **{k: v for k, v in transformer.call_kwargs("video", processing_kwargs).items()
                  if k not in ("do_sample_frames", "num_frames", "fps")},
               **transformer.call_kwargs("common", None)}
+    # Frames are (H, W, 3) here; without this a 4- or 3-pixel-high frame reads as channels-first (fuzzing found it)
+    kwargs.setdefault("input_data_format", "channels_last")
     features = dict(image_processor(frames, **kwargs))
     pixels = features["pixel_values"]
     # CLIP-style processors return (N, C, H, W); VideoMAE-style ones treat the list as one clip (1, N, C, H, W).

@@ -172,8 +172,8 @@ def _from_array(value: Any, rate: int, target: int | None, limits: MediaLimits, 
         except (TypeError, ValueError):
             raise UnsupportedInputError("the audio list is not a flat or 2-D list of numbers", item=item) from None
     a = _channels_first(pcm_to_float(np.asarray(as_numpy(value)), item), item)
-    if a.shape[1] == 0:
-        raise MediaDecodeError("the audio array is empty (0 samples)", item=item)
+    if a.size == 0:  # 0 samples, or 0 channels: averaging nothing would give NaN audio
+        raise MediaDecodeError(f"the audio array is empty (shape {tuple(np.shape(value))})", item=item)
     if not np.isfinite(a).all():
         raise UnsupportedInputError("the audio array contains NaN or infinite values", item=item)
     seconds = a.shape[1] / rate

@@ -216,7 +216,11 @@ def _resolve(host: str, port: int, deadline: float, url: str) -> list[IPAddress]
 
 
 def _error(url: str, reason: str) -> MediaFetchError:
-    return MediaFetchError(f"Could not fetch {_shown(url)}: {reason}")
+    return MediaFetchError(f"Could not fetch {_shown(url)}: {reason}")  # the message names the URL (redacted)
+
+
+def _too_large(url: str, reason: str) -> MediaTooLargeError:
+    return MediaTooLargeError(f"Could not fetch {_shown(url)}: {reason}")
 
 
 def _check_hop(url: str, policy: FetchPolicy, deadline: float):
@@ -244,6 +248,10 @@ def _check_hop(url: str, policy: FetchPolicy, deadline: float):
             f"blocked: {host} resolves to a private/loopback address ({ip}, {_blocked_kind(ip)}); pass "
             f"allow_private_hosts={{{host!r}}} (or True) in FetchPolicy for intranet use",
         )
+    if parsed.userinfo:
+        # Credentials in a URL from a stranger would be sent to a host of their choosing (and "user@host" tricks
+        # make the real host hard to see); media URLs carry their tokens in the query string instead.
+        raise _error(url, "blocked: URLs with credentials (user:password@host) are not fetched")
     return parsed, usable
 
 
@@ -309,21 +317,78 @@ def _watchdog(response, deadline: float) -> threading.Timer | None:
     return timer
 
 
+class _BoundedDecoder:
+    """Undo one gzip or deflate ``Content-Encoding`` without ever holding more than ``cap`` + 1 decoded bytes.
+
+    We ask for ``identity``; a server that compresses anyway gets one layer decoded, by us, in bounded steps
+    (httpx would inflate each network chunk whole: a 64 kB chunk of a double-gzipped bomb is gigabytes).
+    """
+
+    def __init__(self, encoding: str, url: str) -> None:
+        layers = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
+        if len(layers) > 1 or (layers and layers[0] not in ("gzip", "x-gzip", "deflate")):
+            raise _error(url, f"unsupported Content-Encoding {encoding!r} (omniembed asks for identity)")
+        self.kind = layers[0] if layers else None
+        self.url = url
+        self._inflate = self._new(15 + 32 if self.kind in ("gzip", "x-gzip") else 15) if self.kind else None
+        self._started = False
+
+    @staticmethod
+    def _new(wbits: int):
+        import zlib
+
+        return zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decoded bytes of ``data``, at most ``room`` + 1 of them (the caller refuses anything over ``room``)."""
+        if self._inflate is None:
+            return data
+        import zlib
+
+        try:
+            out = self._inflate.decompress(data, room + 1)
+        except zlib.error:
+            if self.kind == "deflate" and not self._started:  # raw deflate, without the zlib wrapper
+                self._inflate = self._new(-15)
+                self._started = True
+                return self.feed(data, room)
+            raise _error(self.url, "the compressed body is corrupt") from None
+        self._started = True
+        return out
+
+    def leftover(self) -> bool:
+        return self._inflate is not None and bool(self._inflate.unconsumed_tail)
+
+
+def _raw_chunks(response):
+    """The body as sent (still content-encoded), in chunks; a response built in memory (a test transport)
+    already holds its decoded content."""
+    import httpx
+
+    if hasattr(response, "_content"):
+        yield response.content
+        return
+    try:
+        yield from response.iter_raw(_CHUNK)
+    except httpx.StreamConsumed:  # pragma: no cover - defensive: content read elsewhere
+        yield response.content
+
+
 def _read_body(response, cap: int, deadline: float, url: str, policy: FetchPolicy) -> bytes:
     import httpx
 
     length = response.headers.get("content-length", "").strip()
+    encoding = response.headers.get("content-encoding", "")
     if length.isdigit() and int(length) > cap:  # refuse before reading a byte
-        raise MediaTooLargeError(
-            f"Could not fetch {_shown(url)}: the body is {length} bytes, over the {cap}-byte limit"
-        )
+        raise _too_large(url, f"the body is {length} bytes, over the {cap}-byte limit")
+    decoder = _BoundedDecoder(encoding, url)
     timer = _watchdog(response, deadline)
     body = bytearray()
     try:
-        for chunk in response.iter_bytes(_CHUNK):
-            body += chunk
-            if len(body) > cap:
-                raise MediaTooLargeError(f"Could not fetch {_shown(url)}: the body exceeds the {cap}-byte limit")
+        for chunk in _raw_chunks(response):
+            body += decoder.feed(chunk, cap - len(body))
+            if len(body) > cap or decoder.leftover():
+                raise _too_large(url, f"the body exceeds the {cap}-byte limit")
             if time.monotonic() >= deadline:
                 raise _timed_out(url, policy)
     except (MediaFetchError, MediaTooLargeError):
@@ -359,6 +424,10 @@ def _open(client, parsed, addresses: list[IPAddress], policy: FetchPolicy, deadl
             raise _error(url, f"timed out {what} ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise _error(url, f"request failed ({type(exc).__name__}: {exc})") from None
+        except (httpx.InvalidURL, ValueError) as exc:
+            # httpx pre-builds the next request of every 3xx response, even with redirects off, and a Location
+            # such as "javascript:alert(1)" makes that raise InvalidURL (not an HTTPError).
+            raise _error(url, f"the response is unusable, e.g. a malformed redirect Location ({exc})") from None
     raise _error(url, "no address to connect to")  # unreachable: _check_hop never returns an empty list
 
 
