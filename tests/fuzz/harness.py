@@ -331,6 +331,22 @@ def _run_arrays(case: tuple[str, Any], ctx: Context) -> str:
     return outcome
 
 
+def _make_isolated(rng: random.Random, ctx: Context) -> tuple[str, bytes]:
+    modality = rng.choice(("image", "image", "audio", "video"))
+    return modality, ctx.media_bytes(rng, modality)
+
+
+def _run_isolated(case: tuple[str, bytes], ctx: Context) -> str:
+    """The same loaders through MediaOptions(isolation="process"): a worker crash must come back typed."""
+    from omniembed.inputs import IsolationLimits, MediaOptions, VideoSampling, load_item
+
+    modality, data = case
+    options = MediaOptions(isolation="process", isolation_limits=IsolationLimits(workers=1, wall_seconds=30))
+    outcome, _ = _guard(lambda: load_item(data, modality, options=options, sampling_rate=16000,
+                                          video_sampling=VideoSampling(num_frames=4)))
+    return outcome
+
+
 # -------------------------------------------------------------------------------------- encode / predict
 _MODEL_MEDIA = {"clip": "image", "clap": "audio", "xclip": "video"}
 
@@ -459,6 +475,7 @@ ENTRY_POINTS: dict[str, tuple[Callable, Callable]] = {
     "audio": (_make_audio, _run_audio),
     "video": (_make_video, _run_video),
     "arrays": (_make_arrays, _run_arrays),
+    "isolated": (_make_isolated, _run_isolated),
     "encode_clip": (_make_encode("clip"), _run_encode("clip")),
     "encode_clap": (_make_encode("clap"), _run_encode("clap")),
     "encode_xclip": (_make_encode("xclip"), _run_encode("xclip")),

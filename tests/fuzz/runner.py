@@ -44,7 +44,8 @@ from fuzz.harness import ENTRY_POINTS, MASTER_SEED, MODEL_ENTRIES, SELFTEST_ENTR
 # Share of the budget per entry point: most volume goes through the cheap entry points.
 WEIGHTS = {
     "sniff": 0.27, "detect": 0.22, "data_uri": 0.14, "image": 0.15, "arrays": 0.08, "audio": 0.06,
-    "video": 0.035, "encode_clip": 0.012, "encode_clap": 0.006, "encode_xclip": 0.006, "predict_llava": 0.011,
+    "video": 0.033, "isolated": 0.004, "encode_clip": 0.012, "encode_clap": 0.006, "encode_xclip": 0.006,
+    "predict_llava": 0.009,
 }
 FINDING_PREFIXES = ("BAD", "CRASH", "HANG", "OOM")
 GIB = 1024**3
@@ -113,6 +114,10 @@ class Worker:
         self.proc.wait()
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _signal_name(code: int) -> str:
     if code < 0:
         try:
@@ -127,6 +132,7 @@ class Campaign:
         self.args = args
         self.stats = {entry: EntryStats() for entry in ENTRY_POINTS}
         self._last_print = 0.0
+        self.interrupted = False
         self.out = Path(args.out)
         (self.out / "findings").mkdir(parents=True, exist_ok=True)
         self.log = open(self.out / "workers.log", "ab")
@@ -152,6 +158,18 @@ class Campaign:
         queue = self.plan()
         running: list[Worker] = []
         began = time.monotonic()
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            self._loop(queue, running, began)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what was measured
+            self.interrupted = True
+            for worker in running:
+                worker.kill()
+        report = self.report(time.monotonic() - began)
+        (self.out / "report.json").write_text(json.dumps(report, indent=2))
+        return report
+
+    def _loop(self, queue: list[Chunk], running: list[Worker], began: float) -> None:
         while queue or running:
             while queue and len(running) < self.args.jobs:
                 running.append(Worker(queue.pop(0), self.args, self.log))
@@ -171,9 +189,6 @@ class Campaign:
                     running.remove(worker)
                     self._resume(worker, queue)
             self._progress(began)
-        report = self.report(time.monotonic() - began)
-        (self.out / "report.json").write_text(json.dumps(report, indent=2))
-        return report
 
     def _consume(self, worker: Worker, data: bytes) -> None:
         worker.buffer += data
@@ -239,12 +254,14 @@ class Campaign:
                          "input": value}, handle)
 
     def _progress(self, began: float) -> None:
-        if not self.args.verbose:
-            return
         now = time.monotonic()
         if now - self._last_print < 30:
             return
         self._last_print = now
+        partial = self.report(now - began)
+        (self.out / "report.partial.json").write_text(json.dumps(partial, indent=2))
+        if not self.args.verbose:
+            return
         done = sum(s.count for s in self.stats.values())
         found = sum(len(s.findings) for s in self.stats.values())
         print(f"[{now - began:7.0f}s] {done} inputs, {found} findings", file=sys.stderr, flush=True)
@@ -252,6 +269,7 @@ class Campaign:
     def report(self, seconds: float) -> dict:
         entries = {e: s.summary() for e, s in self.stats.items() if s.count}
         return {"master_seed": self.args.master, "first_case": self.args.first_case, "seconds": round(seconds, 1),
+                "interrupted": self.interrupted,
                 "total_inputs": sum(s.count for s in self.stats.values()),
                 "findings": sum(len(s.findings) for s in self.stats.values()), "entries": entries}
 

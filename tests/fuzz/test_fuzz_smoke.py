@@ -46,7 +46,7 @@ def test_small_campaign_finds_nothing(tmp_path):
     """About 800 inputs over every entry point (the tiny CLIP/CLAP/X-CLIP/LLaVA models included)."""
     report = _run(tmp_path, "--n", "800", "--first-case", "900000000")
     assert report["total_inputs"] >= 790
-    assert set(report["entries"]) == {"sniff", "detect", "data_uri", "image", "audio", "video", "arrays",
+    assert set(report["entries"]) == {"sniff", "detect", "data_uri", "image", "audio", "video", "arrays", "isolated",
                                       "encode_clip", "encode_clap", "encode_xclip", "predict_llava"}
     findings = {e: s["findings"] for e, s in report["entries"].items() if s["findings"]}
     assert findings == {}
