@@ -501,7 +501,7 @@ def _selftest(kind: str) -> tuple[Callable, Callable]:
             while True:
                 pass
         if kind == "oom":
-            blocks = [bytearray(256 << 20) for _ in range(16)]  # 4 GiB, over the 2 GiB cap
+            blocks = [bytearray(64 << 20) for _ in range(8)]  # 512 MiB resident: run it with --memory-gib 0.25
             return f"ok:{len(blocks)}"
         if kind == "abort":
             ctypes.CDLL(None).abort()

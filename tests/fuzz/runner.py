@@ -11,8 +11,9 @@ time). A worker prints one line per finished case; the runner watches it:
   case that did not report, and a new worker resumes after it;
 * a case uses more than ``--hang-cpu`` CPU seconds (10 by default) or ``--hang-wall`` wall seconds (120; wall
   time is a poor clock on a loaded machine, CPU time is not) → ``HANG``; the worker is killed and replaced;
-* the worker caps its own address space at 2 GiB beyond its warm size, so a case that tries to allocate more
-  gets a ``MemoryError`` (reported ``OOM``) or, in native code, dies (``CRASH``).
+* the worker reads its own peak resident size after every case: more than 2 GiB beyond its warm size is
+  ``OOM``; its address space is capped at three times that as a backstop (a ``MemoryError`` there is ``OOM``
+  too, a native allocation failure a ``CRASH``).
 
 Findings (``BAD``, ``CRASH``, ``HANG``, ``OOM``) are regenerated from their ``(entry, case id)`` and written to
 ``<out>/findings/`` for replay. The report (``<out>/report.json`` and a Markdown table on stdout) lists, per entry
@@ -58,10 +59,12 @@ class EntryStats:
     slowest_ms: float = 0.0
     slowest_case: int | None = None
     findings: list = field(default_factory=list)
+    peak_extra_mib: int = 0
 
     def summary(self) -> dict:
         return {"inputs": self.count, "outcomes": dict(self.outcomes.most_common()), "slowest_ms": self.slowest_ms,
-                "slowest_case": self.slowest_case, "findings": self.findings[:50]}
+                "slowest_case": self.slowest_case, "peak_extra_mib": self.peak_extra_mib,
+                "findings": self.findings[:50]}
 
 
 def bucket(outcome: str) -> str:
@@ -85,7 +88,7 @@ class Worker:
         self.chunk, self.args = chunk, args
         self.next_id = chunk.start
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         self.proc = subprocess.Popen([sys.executable, "-m", "fuzz.worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=log, env=env, cwd=str(TESTS))
@@ -201,8 +204,10 @@ class Campaign:
                 worker.last_progress = time.monotonic()
                 worker.cpu_at_progress = worker.cpu_seconds()
                 continue
-            case_id, outcome, ms = line.split("\t")
+            case_id, outcome, ms, extra_mib = line.split("\t")
             self._record(worker.chunk.entry, int(case_id), outcome, float(ms))
+            stats = self.stats[worker.chunk.entry]
+            stats.peak_extra_mib = max(stats.peak_extra_mib, int(extra_mib))
             worker.next_id = int(case_id) + 1
             worker.last_progress = time.monotonic()
             worker.cpu_at_progress = worker.cpu_seconds()
@@ -275,15 +280,15 @@ class Campaign:
 
 
 def markdown(report: dict) -> str:
-    lines = ["| entry point | inputs | ok | typed errors (by class) | findings | slowest case |",
-             "|---|---:|---:|---|---:|---:|"]
+    lines = ["| entry point | inputs | ok | typed errors (by class) | findings | slowest case | peak extra RSS |",
+             "|---|---:|---:|---|---:|---:|---:|"]
     for entry, s in report["entries"].items():
         outcomes = s["outcomes"]
         typed = ", ".join(f"{k[6:]} {v}" for k, v in outcomes.items() if k.startswith("typed:"))
         findings = sum(v for k, v in outcomes.items() if k.startswith(FINDING_PREFIXES))
         lines.append(f"| {entry} | {s['inputs']:,} | {outcomes.get('ok', 0):,} | {typed} | {findings} | "
-                     f"{s['slowest_ms'] / 1000:.2f} s |")
-    lines.append(f"| **total** | **{report['total_inputs']:,}** | | | **{report['findings']}** | |")
+                     f"{s['slowest_ms'] / 1000:.2f} s | {s.get('peak_extra_mib', 0)} MiB |")
+    lines.append(f"| **total** | **{report['total_inputs']:,}** | | | **{report['findings']}** | | |")
     return "\n".join(lines)
 
 

@@ -63,3 +63,23 @@ def test_mutator_output_stays_bounded():
     gif = build_seeds()["image"]["anim.gif"]
     sizes = [len(mutate(gif, random.Random(i))) for i in range(300)]
     assert max(sizes) <= MAX_SIZE
+
+
+def _pcm_wav(channels: int, rate: int, samples: int = 64) -> bytes:
+    import struct
+
+    body = (np.arange(samples * channels, dtype="<i2") * 97).tobytes()
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * 2, channels * 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+@pytest.mark.parametrize("rate", [1, 7, 99])
+def test_encode_clap_82_sub_audio_rates_are_refused(rate):
+    """encode_clap-82: a 3-channel WAV at 1 Hz, resampled to 48 kHz, made swresample reserve 6.6 GB of address
+    space (RSS stayed small), so the next threads of the process could not start."""
+    with pytest.raises(MediaDecodeError, match=rf"impossible sampling rate \({rate} Hz\)"):
+        load_audio(_pcm_wav(3, rate), sampling_rate=48000)
+    with pytest.raises(UnsupportedInputError, match="between 100 and 768000"):
+        load_audio({"array": np.zeros(64, np.float32), "sampling_rate": rate}, sampling_rate=48000)
+    assert load_audio(_pcm_wav(1, 100, 200), sampling_rate=8000).array.shape == (16000,)

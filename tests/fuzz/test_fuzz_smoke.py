@@ -1,5 +1,5 @@
 """A small fuzzing budget in the normal suite: the sandboxed runner over every entry point, and the sandbox
-itself (a segfault, an abort, a hang and a 4 GiB allocation must each be recorded, never take the run down).
+itself (a segfault, an abort, a hang and an allocation over the memory budget must each be recorded, never take the run down).
 
 The full campaign (``make fuzz N=1000000``) runs the same code with a larger budget; see docs/security.md.
 """
@@ -25,14 +25,14 @@ def _run(tmp_path: Path, *args: str, timeout: float = 900) -> dict:
 
 
 def test_sandbox_records_every_failure_mode(tmp_path):
-    report = _run(tmp_path, "--n", "40", "--hang-cpu", "3", "--first-case", "0",
+    report = _run(tmp_path, "--n", "40", "--hang-cpu", "3", "--first-case", "0", "--memory-gib", "0.25",
                   "--entries", "selftest_crash,selftest_hang,selftest_oom,selftest_abort,selftest_untyped")
     outcomes = {entry: s["outcomes"] for entry, s in report["entries"].items()}
     # make() picks 0 (misbehave) for one case in four; the rest must still run after each failure
     assert set(outcomes["selftest_crash"]) == {"ok", "CRASH:SIGSEGV"}
     assert set(outcomes["selftest_abort"]) == {"ok", "CRASH:SIGABRT"}
     assert set(outcomes["selftest_hang"]) == {"ok", "HANG"}
-    assert set(outcomes["selftest_oom"]) == {"ok", "OOM:MemoryError (address-space cap reached)"}
+    assert set(k.split(":")[0] for k in outcomes["selftest_oom"]) == {"ok", "OOM"}
     assert [k.split(":")[0] for k in outcomes["selftest_untyped"]] == ["ok", "BAD"] or \
         sorted(k.split(":")[0] for k in outcomes["selftest_untyped"]) == ["BAD", "ok"]
     for entry, stats in report["entries"].items():

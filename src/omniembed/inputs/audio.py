@@ -61,6 +61,9 @@ _SLACK_SECONDS = 1.0
 # The highest rate real audio uses (DXD / 768 kHz PCM). Larger rates come from corrupt headers, and resampling
 # from them makes swresample design filters for seconds (a 3 kB WAV claiming 604 MHz took 6 s).
 MAX_SAMPLING_RATE = 768_000
+# The lowest: nothing below is audio, and swresample upsampling 1 Hz to 48 kHz reserves gigabytes of address space
+# (fuzzing found a 3-channel WAV at 1 Hz that reserved 6.6 GB).
+MIN_SAMPLING_RATE = 100
 
 
 @dataclass
@@ -123,10 +126,11 @@ def load_audio(
 
 def _check_rate(rate: Any, what: str, item: Any = None) -> int:
     number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
-    if number and 0 < rate <= MAX_SAMPLING_RATE and float(rate).is_integer():
+    if number and MIN_SAMPLING_RATE <= rate <= MAX_SAMPLING_RATE and float(rate).is_integer():
         return int(rate)
     raise UnsupportedInputError(
-        f"{what} must be a whole number of Hz between 1 and {MAX_SAMPLING_RATE}, got {rate!r}", item=item
+        f"{what} must be a whole number of Hz between {MIN_SAMPLING_RATE} and {MAX_SAMPLING_RATE}, got {rate!r}",
+        item=item,
     )
 
 
@@ -299,7 +303,7 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
         )
     in_rate = stream.codec_context.sample_rate
     out_rate = sampling_rate or in_rate
-    if not in_rate or not 0 < in_rate <= MAX_SAMPLING_RATE:
+    if not in_rate or not MIN_SAMPLING_RATE <= in_rate <= MAX_SAMPLING_RATE:
         raise MediaDecodeError(f"the audio stream declares an impossible sampling rate ({in_rate} Hz)", item=item)
     # Keep the source's channel layout here and average channels with numpy afterwards: swresample's own
     # downmix weighs stereo by 1/sqrt(2), which would make files and their arrays disagree. Packed "flt"
