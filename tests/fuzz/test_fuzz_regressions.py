@@ -83,3 +83,13 @@ def test_encode_clap_82_sub_audio_rates_are_refused(rate):
     with pytest.raises(UnsupportedInputError, match="between 100 and 768000"):
         load_audio({"array": np.zeros(64, np.float32), "sampling_rate": rate}, sampling_rate=48000)
     assert load_audio(_pcm_wav(1, 100, 200), sampling_rate=8000).array.shape == (16000,)
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 0, 0), (3, 0, 4, 3), (3, 4, 0, 3), (2, 3, 4, 0)])
+def test_encode_xclip_1550_empty_frames_are_refused(shape, xclip_model):
+    """encode_xclip-1550: a (3, 2, 0, 0) array was accepted as a video of empty frames, and the image processor
+    divided by zero (an untyped ZeroDivisionError in the failures list)."""
+    with pytest.raises(MediaDecodeError, match="the video frames are empty"):
+        load_video(np.zeros(shape, np.uint8), sampling=VideoSampling(num_frames=8))
+    emb, failures = xclip_model.encode([np.zeros(shape, np.uint8), "a dog"], on_error="skip", return_failures=True)
+    assert [f.index for f in failures] == [0] and isinstance(failures[0].error, MediaDecodeError)

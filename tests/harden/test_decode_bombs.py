@@ -55,7 +55,7 @@ def test_in_memory_frames_repeated_past_the_budget():
 
 
 def test_audio_upsampled_past_the_budget():
-    clip = {"array": np.zeros(600, np.float32), "sampling_rate": 1}  # 600 s at 1 Hz
+    clip = {"array": np.zeros(60_000, np.float32), "sampling_rate": 100}  # 600 s at 100 Hz
     with pytest.raises(MediaTooLargeError, match=r"600.0s of audio at 768000 Hz would decode to 1843200000 bytes"):
         load_audio(clip, sampling_rate=768_000)
 
@@ -66,3 +66,16 @@ def test_decoded_audio_stream_is_bounded(tmp_path):
     with pytest.raises(MediaTooLargeError, match="max_decoded_bytes=64000"):
         load_audio(wav, sampling_rate=16000, limits=limits)
     assert load_audio(wav, sampling_rate=8000, limits=MediaLimits(max_decoded_bytes=65_000)).array.shape == (16000,)
+
+
+def test_join_releasing_matches_numpy_and_empties_the_list():
+    from omniembed.inputs.limits import join_releasing
+
+    rng = np.random.default_rng(0)
+    rows = [rng.standard_normal((2, n)).astype(np.float32) for n in (3, 1, 5)]
+    expected = np.concatenate(rows, axis=1)
+    parts = list(rows)
+    np.testing.assert_array_equal(join_releasing(parts, axis=1), expected)
+    assert parts == []
+    frames = [rng.integers(0, 255, (4, 5, 3), dtype=np.uint8) for _ in range(3)]
+    np.testing.assert_array_equal(join_releasing(list(frames), stack=True), np.stack(frames))

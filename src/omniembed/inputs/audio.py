@@ -42,7 +42,7 @@ from omniembed.errors import (
     UnsupportedInputError,
 )
 from omniembed.inputs.image import as_numpy
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
 from omniembed.optional import require
 from omniembed.inputs.sources import SourceData, read_source
 
@@ -332,10 +332,10 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
         raise MediaDecodeError("no audio samples could be decoded (empty or corrupt stream)", item=item)
     _check_complete(container, seconds, sum(c.shape[-1] for c in chunks) / out_rate, item)
     if mono:
-        return AudioClip(np.concatenate(chunks).astype(np.float32, copy=False), int(out_rate))
+        return AudioClip(join_releasing(chunks).astype(np.float32, copy=False), int(out_rate))
     if len({c.shape[0] for c in chunks}) != 1:
         raise MediaDecodeError("the channel count changes inside the stream; load it with mono=True", item=item)
-    return AudioClip(np.concatenate(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
+    return AudioClip(join_releasing(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
 
 
 # Containers whose header states the exact length; MP3/ADTS durations are bitrate estimates and may be off.

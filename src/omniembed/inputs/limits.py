@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 
 from omniembed.errors import ConfigError
 
-__all__ = ["DEFAULT_LIMITS", "MediaLimits", "check_decoded_bytes"]
+__all__ = ["DEFAULT_LIMITS", "MediaLimits", "check_decoded_bytes", "join_releasing"]
 
 MiB = 1024 * 1024
 
@@ -71,6 +71,37 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+def join_releasing(parts: list, axis: int = 0, stack: bool = False):
+    """``np.stack`` / ``np.concatenate`` of ``parts`` that drops each part from the list once copied.
+
+    The output is allocated untouched (``np.empty``: pages become resident only as they are written), so resident
+    memory peaks at about the size of the result plus one part, not twice the result.
+    """
+    import numpy as np
+
+    first = np.asarray(parts[0])
+    if stack:
+        shape = (len(parts), *first.shape)
+    else:
+        shape = list(first.shape)
+        shape[axis] = sum(np.shape(p)[axis] for p in parts)
+    out = np.empty(shape, dtype=np.result_type(*[np.asarray(p).dtype for p in parts[:1]]))
+    offset = 0
+    for i in range(len(parts)):
+        part = np.asarray(parts[i])
+        parts[i] = None
+        if stack:
+            out[i] = part
+        else:
+            index = [slice(None)] * out.ndim
+            index[axis] = slice(offset, offset + part.shape[axis])
+            out[tuple(index)] = part
+            offset += part.shape[axis]
+        del part
+    parts.clear()
+    return out
 
 
 def check_decoded_bytes(nbytes: float, limits: MediaLimits, what: str, item: object = None) -> None:

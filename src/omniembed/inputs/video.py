@@ -44,7 +44,7 @@ from omniembed.inputs.audio import (
     open_container,
 )
 from omniembed.inputs.image import _pil, as_numpy, channels_last, decode_animation, to_uint8
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
@@ -173,8 +173,9 @@ def _meta(metadata: Any, key: str) -> Any:
     return metadata.get(key) if isinstance(metadata, dict) else getattr(metadata, key, None)
 
 
-def _frames_array(frames: Any, item: Any) -> np.ndarray:
-    """(T, H, W, 3) uint8 from a frame list or a 4-D/5-D array; alpha is composited on white."""
+def _frames_array(frames: Any, item: Any, owned: bool = False) -> np.ndarray:
+    """(T, H, W, 3) uint8 from a frame list or a 4-D/5-D array; alpha is composited on white. ``owned``: the list
+    is ours (decoded here), so its frames are released as they are copied."""
     if isinstance(frames, (list, tuple)):
         if not frames:
             raise MediaDecodeError("the video has no frames (empty list)", item=item)
@@ -184,7 +185,9 @@ def _frames_array(frames: Any, item: Any) -> np.ndarray:
         parts = [np.asarray(_to_rgb(f, (255, 255, 255))) if isinstance(f, Image.Image) else as_numpy(f) for f in frames]
         if len({p.shape for p in parts}) != 1 or len({p.dtype for p in parts}) != 1:
             raise UnsupportedInputError("all frames of a video must have the same shape and dtype", item=item)
-        a = np.stack(parts)
+        if owned and isinstance(frames, list):
+            frames.clear()
+        a = join_releasing(parts, stack=True)
     else:
         a = as_numpy(frames)
         while a.ndim > 4 and a.shape[0] == 1:
@@ -214,11 +217,14 @@ def _from_frames(
     limits: MediaLimits,
     item: Any,
     starts: Sequence[float] | None = None,
+    owned: bool = False,
 ) -> VideoClip:
-    a = _frames_array(frames, item)
+    a = _frames_array(frames, item, owned)
     total, height, width = a.shape[0], a.shape[1], a.shape[2]
     if total == 0:
         raise MediaDecodeError("the video has no frames", item=item)
+    if height == 0 or width == 0:
+        raise MediaDecodeError(f"the video frames are empty ({width}×{height} pixels)", item=item)
     _check_size(width, height, limits, item)
     fps = _metadata_number(metadata, "fps", item)
     duration = _metadata_number(metadata, "duration", item) or (total / fps if fps else None)
@@ -237,7 +243,7 @@ def _from_frames(
     else:
         times = [i / fps if fps else float(i) for i in indices]
     return VideoClip(
-        np.ascontiguousarray(a[picked]),
+        a if picked == list(range(total)) else np.ascontiguousarray(a[picked]),
         fps,
         times,
         [int(i) for i in indices],
@@ -304,7 +310,8 @@ def decode_video_source(
     if sniffed is not None and sniffed[0] == "image":  # GIF/WebP/APNG animations (and stills) via Pillow
         frames, starts, total_time = decode_animation(source, limits=limits)
         fps = len(frames) / total_time if total_time > 0 else None
-        return _from_frames(frames, {"fps": fps, "duration": total_time or None}, sampling, limits, item, starts)
+        return _from_frames(frames, {"fps": fps, "duration": total_time or None}, sampling, limits, item, starts,
+                            owned=True)
 
     def decode() -> VideoClip:
         with open_container(source) as container:
@@ -320,7 +327,7 @@ def decode_video_source(
             targets = [i / info.fps for i in indices]
             frames, times = _decode_at(container, stream, targets, info, limits, item)
         return VideoClip(
-            np.stack(frames), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
+            join_releasing(frames, stack=True), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
         )
 
     clip = av_guarded(decode, item)
