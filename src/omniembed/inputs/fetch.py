@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from omniembed.errors import ConfigError, MediaFetchError, MediaTooLargeError
+from omniembed.inputs.fetch_body import read_body
 
 __all__ = ["FetchPolicy", "FetchedData", "fetch_bytes"]
 
@@ -48,7 +49,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_CHUNK = 64 * 1024
 
 
 def _default_user_agent() -> str:
@@ -298,113 +298,20 @@ def _send(client, parsed, ip: IPAddress, policy: FetchPolicy, deadline: float, u
     return client.send(request, stream=True)
 
 
-def _watchdog(response, deadline: float) -> threading.Timer | None:
-    """Shut the socket at the deadline, so a server trickling bytes under the read timeout cannot stall us."""
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if not isinstance(sock, socket.socket):
-        return None
+class _Errors:
+    """The typed errors of one hop, for :func:`~omniembed.inputs.fetch_body.read_body`."""
 
-    def cut() -> None:
-        try:  # the plain-socket shutdown also works under TLS, and unblocks a recv() in the reading thread
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
+    def __init__(self, url: str, policy: FetchPolicy) -> None:
+        self.url, self.policy = url, policy
 
-    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), cut)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def fetch(self, reason: str) -> MediaFetchError:
+        return _error(self.url, reason)
 
+    def too_large(self, reason: str) -> MediaTooLargeError:
+        return _too_large(self.url, reason)
 
-class _BoundedDecoder:
-    """Undo one gzip or deflate ``Content-Encoding`` without ever holding more than ``cap`` + 1 decoded bytes.
-
-    We ask for ``identity``; a server that compresses anyway gets one layer decoded, by us, in bounded steps
-    (httpx would inflate each network chunk whole: a 64 kB chunk of a double-gzipped bomb is gigabytes).
-    """
-
-    def __init__(self, encoding: str, url: str) -> None:
-        layers = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
-        if len(layers) > 1 or (layers and layers[0] not in ("gzip", "x-gzip", "deflate")):
-            raise _error(url, f"unsupported Content-Encoding {encoding!r} (omniembed asks for identity)")
-        self.kind = layers[0] if layers else None
-        self.url = url
-        self._inflate = self._new(15 + 32 if self.kind in ("gzip", "x-gzip") else 15) if self.kind else None
-        self._started = False
-
-    @staticmethod
-    def _new(wbits: int):
-        import zlib
-
-        return zlib.decompressobj(wbits)
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decoded bytes of ``data``, at most ``room`` + 1 of them (the caller refuses anything over ``room``)."""
-        if self._inflate is None:
-            return data
-        import zlib
-
-        try:
-            out = self._inflate.decompress(data, room + 1)
-        except zlib.error:
-            if self.kind == "deflate" and not self._started:  # raw deflate, without the zlib wrapper
-                self._inflate = self._new(-15)
-                self._started = True
-                return self.feed(data, room)
-            raise _error(self.url, "the compressed body is corrupt") from None
-        self._started = True
-        return out
-
-    def leftover(self) -> bool:
-        return self._inflate is not None and bool(self._inflate.unconsumed_tail)
-
-
-def _raw_chunks(response):
-    """The body as sent (still content-encoded), in chunks; a response built in memory (a test transport)
-    already holds its decoded content."""
-    import httpx
-
-    if hasattr(response, "_content"):
-        yield response.content
-        return
-    try:
-        yield from response.iter_raw(_CHUNK)
-    except httpx.StreamConsumed:  # pragma: no cover - defensive: content read elsewhere
-        yield response.content
-
-
-def _read_body(response, cap: int, deadline: float, url: str, policy: FetchPolicy) -> bytes:
-    import httpx
-
-    length = response.headers.get("content-length", "").strip()
-    encoding = response.headers.get("content-encoding", "")
-    if length.isdigit() and int(length) > cap:  # refuse before reading a byte
-        raise _too_large(url, f"the body is {length} bytes, over the {cap}-byte limit")
-    decoder = _BoundedDecoder(encoding, url)
-    timer = _watchdog(response, deadline)
-    body = bytearray()
-    try:
-        for chunk in _raw_chunks(response):
-            body += decoder.feed(chunk, cap - len(body))
-            if len(body) > cap or decoder.leftover():
-                raise _too_large(url, f"the body exceeds the {cap}-byte limit")
-            if time.monotonic() >= deadline:
-                raise _timed_out(url, policy)
-    except (MediaFetchError, MediaTooLargeError):
-        raise
-    except (httpx.HTTPError, OSError, ValueError) as exc:
-        if time.monotonic() >= deadline:  # the watchdog cut the connection
-            raise _timed_out(url, policy) from None
-        if isinstance(exc, httpx.TimeoutException):
-            raise _error(url, f"timed out reading the body (read timeout {policy.read_timeout:g}s)") from None
-        raise _error(url, f"the connection failed while reading the body ({exc})") from None
-    finally:
-        if timer is not None:
-            timer.cancel()
-    if time.monotonic() >= deadline:  # the watchdog's shutdown can look like a clean end of a close-delimited body
-        raise _timed_out(url, policy)
-    return bytes(body)
+    def timed_out(self) -> MediaFetchError:
+        return _timed_out(self.url, self.policy)
 
 
 def _open(client, parsed, addresses: list[IPAddress], policy: FetchPolicy, deadline: float, url: str):
@@ -455,7 +362,7 @@ def fetch_bytes(url: str, policy: FetchPolicy | None = None, *, max_bytes: int |
                     continue
                 if response.status_code >= 300:
                     raise _error(current, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
-                data = _read_body(response, cap, deadline, current, policy)
+                data = read_body(response, cap, deadline, errors=_Errors(current, policy))
                 return FetchedData(data=data, content_type=response.headers.get("content-type"), url=current)
             finally:
                 response.close()
