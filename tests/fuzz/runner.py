@@ -81,6 +81,7 @@ class Chunk:
     entry: str
     start: int
     stop: int
+    retry: bool = False  # a single case re-run after a wall-clock stall
 
 
 class Worker:
@@ -186,10 +187,16 @@ class Campaign:
                         self._finish(worker, queue)
                         running.remove(worker)
                         continue
-                if self._hung(worker):
-                    self._record(worker.chunk.entry, worker.next_id, "HANG", 0.0)
+                hung = self._hung(worker)
+                if hung:
                     worker.kill()
                     running.remove(worker)
+                    if hung == "wall" and not worker.chunk.retry:
+                        # Wall time is a poor clock on a loaded machine (a niced worker may simply not run):
+                        # re-run the case alone in a fresh worker, and count it only if it stalls again.
+                        queue.insert(0, Chunk(worker.chunk.entry, worker.next_id, worker.next_id + 1, retry=True))
+                    else:
+                        self._record(worker.chunk.entry, worker.next_id, f"HANG:{hung}", 0.0)
                     self._resume(worker, queue)
             self._progress(began)
 
@@ -212,13 +219,15 @@ class Campaign:
             worker.last_progress = time.monotonic()
             worker.cpu_at_progress = worker.cpu_seconds()
 
-    def _hung(self, worker: Worker) -> bool:
+    def _hung(self, worker: Worker) -> str | None:
+        """"cpu" or "wall" when the current case is over its budget, else None."""
         if worker.proc.poll() is not None:
-            return False
+            return None
         if not worker.ready:  # still warming up (imports, model loading)
-            return time.monotonic() - worker.started > self.args.hang_wall * 3
-        cpu = worker.cpu_seconds() - worker.cpu_at_progress
-        return cpu > self.args.hang_cpu or time.monotonic() - worker.last_progress > self.args.hang_wall
+            return "wall" if time.monotonic() - worker.started > self.args.hang_wall * 3 else None
+        if worker.cpu_seconds() - worker.cpu_at_progress > self.args.hang_cpu:
+            return "cpu"
+        return "wall" if time.monotonic() - worker.last_progress > self.args.hang_wall else None
 
     def _finish(self, worker: Worker, queue: list[Chunk]) -> None:
         code = worker.proc.wait()
@@ -306,6 +315,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--model-root", default=None, help="tiny model folders (built here when missing)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--recheck", default=None, metavar="REPORT",
+                        help="re-run every CRASH/HANG/OOM finding of a report.json alone, in a fresh worker")
     args = parser.parse_args(argv)
     campaign = [e for e in ENTRY_POINTS if e not in SELFTEST_ENTRIES]
     args.entries = campaign if args.entries == "all" else args.entries.split(",")
@@ -316,8 +327,40 @@ def parse_args(argv: list[str] | None = None):
     return args
 
 
+def recheck(args) -> int:
+    """Re-run the process-level findings of an earlier report, one case per fresh worker."""
+    import copy
+
+    earlier = json.loads(Path(args.recheck).read_text())
+    rows, repeated = [], 0
+    for entry, stats in earlier["entries"].items():
+        for finding in stats["findings"]:
+            if not finding["outcome"].startswith(("CRASH", "HANG", "OOM")):
+                continue
+            one = copy.copy(args)
+            one.entries, one.first_case, one.n = [entry], finding["case"], 1
+            one.master = earlier.get("master_seed", args.master)
+            one.out = str(Path(args.out) / f"{entry}-{finding['case']}")
+            report = Campaign(one).run()
+            outcome = next(iter(report["entries"][entry]["outcomes"]))
+            again = outcome.startswith(("CRASH", "HANG", "OOM", "BAD"))
+            repeated += again
+            rows.append(f"| {entry} | {finding['case']} | {finding['outcome']} | {outcome} |")
+    print("| entry point | case | first outcome | on re-run |\n|---|---:|---|---|")
+    print("\n".join(rows) or "| (no process-level findings) | | | |")
+    return 1 if repeated else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.recheck:
+        if any(e in MODEL_ENTRIES for e in ENTRY_POINTS if e not in SELFTEST_ENTRIES) and args.model_root is None:
+            args.model_root = str(Path(args.out) / "models")
+            os.makedirs(args.model_root, exist_ok=True)
+            from fuzz.harness import build_models
+
+            build_models(args.model_root)
+        return recheck(args)
     if any(e in MODEL_ENTRIES for e in args.entries):
         from fuzz.harness import build_models
 

@@ -31,7 +31,7 @@ def test_sandbox_records_every_failure_mode(tmp_path):
     # make() picks 0 (misbehave) for one case in four; the rest must still run after each failure
     assert set(outcomes["selftest_crash"]) == {"ok", "CRASH:SIGSEGV"}
     assert set(outcomes["selftest_abort"]) == {"ok", "CRASH:SIGABRT"}
-    assert set(outcomes["selftest_hang"]) == {"ok", "HANG"}
+    assert set(outcomes["selftest_hang"]) == {"ok", "HANG:cpu"}
     assert set(k.split(":")[0] for k in outcomes["selftest_oom"]) == {"ok", "OOM"}
     assert [k.split(":")[0] for k in outcomes["selftest_untyped"]] == ["ok", "BAD"] or \
         sorted(k.split(":")[0] for k in outcomes["selftest_untyped"]) == ["BAD", "ok"]
