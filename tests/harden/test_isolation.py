@@ -63,6 +63,15 @@ def test_results_are_identical_to_in_process_decoding(photo_jpeg, tmp_path):
             assert np.array_equal(isolated.frames, inline.frames) and isolated.timestamps == inline.timestamps
 
 
+def test_relative_paths_follow_the_callers_working_directory(tmp_path, monkeypatch):
+    options = opts()
+    load_item(media.encode_image(media.mode_image("RGB", (2, 2)), "PNG"), "image", options=options)  # worker up
+    (tmp_path / "small.png").write_bytes(media.encode_image(media.mode_image("RGB", (7, 5)), "PNG"))
+    monkeypatch.chdir(tmp_path)  # after the worker started elsewhere
+    assert load_item("small.png", "image", options=options).size == (7, 5)
+    assert load_item(Path("small.png"), "image", options=options).size == (7, 5)
+
+
 def test_typed_errors_come_back_unchanged(tmp_path):
     with pytest.raises(MediaDecodeError, match="not a valid image") as info:
         load_item(b"GIF89a not really", "image", options=opts())

@@ -274,6 +274,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
+def _absolute(item: Any) -> Any:
+    """A relative path made absolute here: the worker's working directory is the one it was started in."""
+    from omniembed.inputs.sources import is_url
+
+    text = os.fspath(item)
+    if isinstance(text, bytes) or (isinstance(item, str) and is_url(item.strip())) or os.path.isabs(text):
+        return item
+    try:
+        if not os.path.exists(text):
+            return item  # not a file here either (a bare base64 string, a typo): the loader says what it is
+    except (OSError, ValueError):
+        return item
+    absolute = os.path.abspath(text)
+    return absolute if isinstance(item, str) else type(item)(absolute)
+
+
 def decode_isolated(item: Any, modality: str, limits: IsolationLimits, **load_kwargs: Any) -> Any:
     """:func:`~omniembed.inputs.load_item` for one media reference, run in a worker process of the pool."""
     if callable(getattr(item, "read", None)) and not isinstance(item, (bytes, bytearray, memoryview)):
@@ -283,6 +299,8 @@ def decode_isolated(item: Any, modality: str, limits: IsolationLimits, **load_kw
         item = read_source(item, limits=getattr(options, "limits", None), kind=modality).data  # bytes, capped
     elif isinstance(item, (bytearray, memoryview)):
         item = bytes(item)
+    elif isinstance(item, (str, os.PathLike)):
+        item = _absolute(item)
     try:
         return _pool(limits).run(("load", item, modality, load_kwargs), item)
     except OmniEmbedError:
