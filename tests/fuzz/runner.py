@@ -40,7 +40,7 @@ TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
-from fuzz.harness import ENTRY_POINTS, MASTER_SEED, MODEL_ENTRIES, SELFTEST_ENTRIES  # noqa: E402
+from fuzz.harness import ENTRY_POINTS, MASTER_SEED, MODEL_ENTRIES, SELFTEST_ENTRIES
 
 # Share of the budget per entry point: most volume goes through the cheap entry points.
 WEIGHTS = {
@@ -139,7 +139,7 @@ class Campaign:
         self.interrupted = False
         self.out = Path(args.out)
         (self.out / "findings").mkdir(parents=True, exist_ok=True)
-        self.log = open(self.out / "workers.log", "ab")
+        self.log = open(self.out / "workers.log", "ab")  # noqa: SIM115 - the workers' stderr for the whole run
         self._ctx = None
 
     # -- planning ---------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def _images() -> dict[str, bytes]:
     save("rgb.png", rgb, "PNG")
     save("rgba.png", rgb.convert("RGBA"), "PNG")
     save("p_trns.png", rgb.convert("P"), "PNG", transparency=3)
-    save("i16.png", Image.fromarray((_picture(12, 8)[..., 0].astype(np.uint16) * 257)), "PNG")
+    save("i16.png", Image.fromarray(_picture(12, 8)[..., 0].astype(np.uint16) * 257), "PNG")
     save("la.png", rgb.convert("LA"), "PNG")
     frames = [Image.fromarray(_picture(16, 16, s)) for s in range(3)]
     save("anim.png", frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100, loop=0)

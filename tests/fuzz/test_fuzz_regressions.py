@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from omniembed.errors import MediaDecodeError, UnsupportedInputError
-from omniembed.inputs import VideoSampling, load_audio, load_item, load_video
+from omniembed.inputs import VideoSampling, load_audio, load_video
 
 
 @pytest.mark.parametrize("metadata", [{"fps": "x"}, {"fps": float("nan")}, {"fps": -3}, {"duration": "long"},
@@ -91,5 +91,5 @@ def test_encode_xclip_1550_empty_frames_are_refused(shape, xclip_model):
     divided by zero (an untyped ZeroDivisionError in the failures list)."""
     with pytest.raises(MediaDecodeError, match="the video frames are empty"):
         load_video(np.zeros(shape, np.uint8), sampling=VideoSampling(num_frames=8))
-    emb, failures = xclip_model.encode([np.zeros(shape, np.uint8), "a dog"], on_error="skip", return_failures=True)
+    _emb, failures = xclip_model.encode([np.zeros(shape, np.uint8), "a dog"], on_error="skip", return_failures=True)
     assert [f.index for f in failures] == [0] and isinstance(failures[0].error, MediaDecodeError)

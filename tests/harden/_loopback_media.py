@@ -16,7 +16,7 @@ def stalled_server():
         def log_message(self, *args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.end_headers()
@@ -69,7 +69,7 @@ class HostileServer:
                     self.send_header(key, value)
                 self.end_headers()
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 from urllib.parse import parse_qs, urlsplit
 
                 parts = urlsplit(self.path)

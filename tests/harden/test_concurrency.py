@@ -61,7 +61,7 @@ def test_sixteen_threads_encode_mixed_modalities_exactly(clip):
     texts = [f"a photo of thing number {i}" + " very" * i for i in range(8)]
     inputs = [[texts[i % 8], pictures[i % 8], texts[(i + 3) % 8], {"image": pictures[(i + 5) % 8]}]
               for i in range(THREADS)]
-    kwargs = [dict(batch_size=1 + i % 3, normalize_embeddings=bool(i % 2)) for i in range(THREADS)]
+    kwargs = [{"batch_size": 1 + i % 3, "normalize_embeddings": bool(i % 2)} for i in range(THREADS)]
     expected = [clip.encode(inputs[i], **kwargs[i]) for i in range(THREADS)]
     for _ in range(2):
         got = run_threads(lambda i: clip.encode(inputs[i], **kwargs[i]))

@@ -71,8 +71,9 @@ def test_text_mode_is_silent(clip, caplog):
 
 
 def test_text_only_models_never_warn(caplog, tmp_path):
-    from omniembed.modules import Normalize, Pooling, Transformer
     from support.models import build_bert
+
+    from omniembed.modules import Normalize, Pooling, Transformer
 
     bert = Transformer(str(build_bert(tmp_path / "bert")))
     model = SentenceTransformer(modules=[bert, Pooling(bert.get_word_embedding_dimension()), Normalize()],
@@ -100,8 +101,9 @@ def test_model_level_option_applies(clip_dir):
 
 
 def test_cross_encoder_pairs(caplog, tmp_path):
-    from omniembed.modules import LogitScore, Transformer
     from support.models import build_llava
+
+    from omniembed.modules import LogitScore, Transformer
 
     logits = {"method": "forward", "method_output_name": "logits"}
     transformer = Transformer(str(build_llava(tmp_path / "llava")), transformer_task="any-to-any",

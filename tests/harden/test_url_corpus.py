@@ -234,7 +234,7 @@ def test_encode_names_the_refused_url(server, clip_dir, dns):
     urls = [server.url("/ok.png").replace("127.0.0.1", "localhost"), "http://169.254.169.254/x.png",
             f"http://2130706433:{server.port}/ok.png"]
     dns.answers["localhost"] = [["127.0.0.1"]]
-    emb, failures = model.encode(["a cat", *urls], on_error="skip", return_failures=True)
+    _emb, failures = model.encode(["a cat", *urls], on_error="skip", return_failures=True)
     assert [f.index for f in failures] == [1, 2, 3]
     assert all(isinstance(f.error, MediaFetchError) and "blocked" in f.reason for f in failures)
     assert str(failures[1].error).startswith("Item 2: Could not fetch 'http://169.254.169.254/x.png': blocked")

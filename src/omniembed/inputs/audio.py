@@ -43,8 +43,8 @@ from omniembed.errors import (
 )
 from omniembed.inputs.image import as_numpy
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
-from omniembed.optional import require
 from omniembed.inputs.sources import SourceData, read_source
+from omniembed.optional import require
 
 if TYPE_CHECKING:
     from omniembed.inputs.fetch import FetchPolicy

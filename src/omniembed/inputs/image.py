@@ -43,8 +43,8 @@ from omniembed.errors import (
     UnsupportedInputError,
 )
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
-from omniembed.optional import require
 from omniembed.inputs.sources import SourceData, read_source
+from omniembed.optional import require
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage

@@ -111,7 +111,7 @@ def load_module(cls: type, sub: str, load_kwargs: dict[str, Any]) -> torch.nn.Mo
         raise
     except (MemoryError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # noqa: BLE001 - third-party loaders raise anything on malformed files
+    except Exception as exc:
         raise ModelLoadError(f"Could not load the {cls.__name__} module from {sub!r}: {type(exc).__name__}: "
                              f"{exc}") from exc
 
