@@ -28,7 +28,7 @@ MODEL_CONFIG = "config_sentence_transformers.json"
 
 
 # model_type values a folder may declare: ours, and the reference's other model classes (converted on load)
-KNOWN_MODEL_TYPES = ("SentenceTransformer", "CrossEncoder", "SparseEncoder")
+KNOWN_MODEL_TYPES = ("SentenceTransformer", "CrossEncoder", "SparseEncoder", "MultiVectorEncoder")
 
 
 def read_modules_json(folder: str) -> list[dict[str, Any]] | None:
