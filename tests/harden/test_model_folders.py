@@ -170,6 +170,12 @@ def test_weights_that_do_not_match_the_config_are_refused(folder, tmp_path):
     load_fails(folder, r"in_features/out_features \[32, 8\] do not match linear\.weight \[16, 32\]")
 
 
+def test_a_fifo_posing_as_a_config_is_refused_without_blocking(folder):
+    os.remove(folder / "2_Dense" / "config.json")
+    os.mkfifo(folder / "2_Dense" / "config.json")
+    load_fails(folder, r"2_Dense.config\.json: not a regular file")
+
+
 # ------------------------------------------------------------------------------------------------- pickles
 def test_pickle_only_module_is_refused_unless_allowed(folder, good_folder):
     dense = Dense.load(str(folder / "2_Dense"))

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 from typing import Any
 
@@ -197,6 +198,13 @@ def check_safetensors(path: str) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------------------------------- folders
+def _regular_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # a dangling link: the loader reports it as missing, with its own message
+
+
 def _is_pickled_weights(name: str) -> bool:
     return name.endswith(_PICKLE_SUFFIXES) and name not in _NOT_WEIGHTS
 
@@ -216,6 +224,8 @@ def _check_directory(folder: str, files: list[str], allow_pickle: bool) -> None:
     configs: dict[str, Any] = {}
     for name in sorted(files):
         path = os.path.join(folder, name)
+        if name.endswith((".json", ".safetensors", *_PICKLE_SUFFIXES)) and not _regular_file(path):
+            raise ModelLoadError(f"{path}: not a regular file (a FIFO or device would block or never end).")
         if name.endswith(".json") and not name.startswith(_NOT_CONFIG_PREFIXES) and not name.endswith(".index.json"):
             configs[name] = _load_json(path)
             _check_config(path, configs[name])
