@@ -203,3 +203,20 @@ def test_untrusted_preset_and_validation():
         IsolationLimits(wall_seconds=float("inf"))
     with pytest.raises(ConfigError, match="workers must be a positive integer"):
         IsolationLimits(workers=0)
+
+
+def test_an_interrupted_call_never_leaks_its_answer_into_the_next(crashy, monkeypatch):
+    options = opts()
+    first = load_item(b"PID", "image", options=options)
+    real = isolation.receive_message
+
+    def interrupted(fd, deadline=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(isolation, "receive_message", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_item(b"PID", "image", options=options)
+    monkeypatch.setattr(isolation, "receive_message", real)
+    png = media.encode_image(media.mode_image("RGB", (3, 3)), "PNG")
+    assert load_item(png, "image", options=options).size == (3, 3)  # not the stale b"PID" answer
+    assert load_item(b"PID", "image", options=options) != first

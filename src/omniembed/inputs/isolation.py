@@ -202,6 +202,11 @@ class _Worker:
                 "decoder process was stopped and replaced", item=item) from None
         except (BrokenPipeError, ConnectionResetError, OSError):
             alive, reply = False, None
+        except BaseException:
+            # Interrupted (Ctrl-C) or an unreadable reply: the worker may still owe an answer that a later item
+            # would read as its own, so it is never reused.
+            self.kill()
+            raise
         if not alive:
             code = proc.wait()
             self.kill()
