@@ -9,7 +9,7 @@ STAMP := $(VENV)/.omniembed-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test bench bench-ref clean fuzz
+.PHONY: install demo test test-fast bench bench-ref clean fuzz
 
 install: $(STAMP)
 
@@ -26,8 +26,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
+# tests/ and the docstring examples of src/ (pyproject: testpaths, --doctest-modules); the 15 slowest tests listed.
 test: $(STAMP)
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest -q --durations=15
+
+# The inner loop: everything but the tests marked slow (real weights, examples in subprocesses).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

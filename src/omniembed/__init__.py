@@ -1,9 +1,9 @@
 """omniembed: text, images, audio and video in one embedding space, with the Sentence Transformers API.
 
-Example:
-    >>> from omniembed import SentenceTransformer                       # doctest: +SKIP
-    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")   # doctest: +SKIP
-    >>> model.encode(["A man is eating food."]).shape                    # doctest: +SKIP
+Example (a hub id such as ``"sentence-transformers/all-MiniLM-L6-v2"`` or a local folder, here the same model):
+    >>> from omniembed import SentenceTransformer
+    >>> model = SentenceTransformer(minilm_folder, device="cpu")
+    >>> model.encode(["A man is eating food."]).shape
     (1, 384)
 """
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ArgumentError",
     "ConfigError",
     "InputError",
     "ItemFailure",
@@ -47,6 +48,10 @@ class OmniEmbedError(Exception):
 
 class ConfigError(OmniEmbedError, ValueError):
     """An argument or a saved configuration value is invalid (bad precision, prompt name, pooling mode…)."""
+
+
+class ArgumentError(OmniEmbedError, TypeError):
+    """A call got arguments Python itself would refuse: too many positional ones, an unknown keyword."""
 
 
 class ModelLoadError(OmniEmbedError, OSError):
@@ -104,10 +109,17 @@ class InputError(OmniEmbedError, ValueError):
         return f"{where}: {self.reason}"
 
     def at_index(self, index: int) -> InputError:
-        """Record the item's position in the caller's input (returns self, for ``raise err.at_index(i)``)."""
-        self.index = index
-        self.args = (self._render(),)
-        return self
+        """A copy of this error that names the item's position in the caller's input (``raise err.at_index(i)``).
+
+        A copy, never the error itself: one decoded object shared by several items (an image repeated in a batch,
+        the query of every ``rank`` pair) fails once, and each item must report its own index. The copy keeps the
+        original's cause and traceback.
+        """
+        located = _rebuild_input_error(type(self), self.reason, self.item_description, index)
+        located.__dict__.update({k: v for k, v in self.__dict__.items() if k != "index"})
+        located.__cause__, located.__traceback__ = self.__cause__, self.__traceback__
+        located.__suppress_context__ = True
+        return located
 
     def __str__(self) -> str:
         return self._render()

@@ -17,12 +17,8 @@ from omniembed.inputs.detect import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     VIDEO_EXTENSIONS,
-    check_modality_supported,
-    infer_batch_modality,
     infer_modality,
-    is_non_text_pair,
     is_singular_input,
-    supports,
 )
 
 ALL = ["text", "image", "audio", "video", "message"]
@@ -236,33 +232,6 @@ def test_stray_metadata_keys_get_a_hint(key, hint):
     assert hint in str(info.value)
 
 
-def test_non_text_pairs():
-    assert is_non_text_pair((PIL_IMG, "caption")) and is_non_text_pair([PIL_IMG, PIL_IMG])
-    assert not is_non_text_pair(("q", "d")) and not is_non_text_pair([MSG, MSG]) and not is_non_text_pair([PIL_IMG])
-
-
-# ------------------------------------------------------------------------------------------- batches
-@pytest.mark.parametrize(
-    ("batch", "supported", "expected"),
-    [
-        ([], None, "text"),
-        (["hello", "world"], None, "text"),
-        (["hello"], None, "text"),
-        ([np.zeros((4, 4, 3)), np.zeros((4, 4, 3))], None, "image"),
-        ([np.zeros(160), np.zeros(160)], None, "audio"),
-        (["some text", PIL_IMG], None, "message"),
-        (["some text", np.zeros(160)], None, "message"),
-        ([{"image": "cat.jpg", "text": "a cat"}, {"text": "a dog", "image": "dog.jpg"}], None, ("image", "text")),
-        (["hello world", "https://youtu.be/dQw4w9WgXcQ", "another text"], ["text"], "text"),
-        (["hello world", "https://youtu.be/dQw4w9WgXcQ", "another text"], ["text", "video"], "message"),
-        (np.array(["a", "b"]), None, "text"),
-        ((("q", "d"), ("q2", "d2")), ["text"], "text"),
-    ],
-)
-def test_infer_batch_modality(batch, supported, expected):
-    assert infer_batch_modality(batch, supported) == expected
-
-
 class FakeColumn(list):
     pass
 
@@ -305,76 +274,7 @@ def test_datasets_column_is_a_batch(monkeypatch):
     assert is_singular_input(Column(["a", "b"])) is False
 
 
-# ------------------------------------------------------------------------------ supports & error texts
-# fmt: off
-SUPPORTS = [
-    (["text"], "text", True), (["text"], "image", False), (["text", "image"], "text", True),
-    (["text", "image"], "image", True), (["text", "image"], "audio", False), (["text", "message"], "image", False),
-    (["text", ("image", "text")], ("image", "text"), True), (["text", "image"], ("image", "text"), False),
-    (["text", "audio"], ("audio", "text"), False), (["text", "image", "message"], ("image", "text"), True),
-    (["text", "audio", "message"], ("audio", "text"), True),
-    (["text", "image", "audio", "message"], ("image", "text"), True),
-    (["text", "image", "audio", "message"], ("audio", "text"), True),
-    (["text", "image", "audio", "message"], ("audio", "image"), True),
-    (["text", "image", "audio", "message"], ("audio", "image", "text"), True),
-    (["text", "message"], ("image", "text"), False), (["text", "image", "message"], ("audio", "text"), False),
-    (["text", "image", "message"], ("video", "text"), False),
-    (["text", "image", "audio", "video", "message"], ("video", "audio", "image", "text"), True),
-    (["text", "image", "audio", "video", "message"], "video", True),
-    (["text", "image", "audio", "video", "message"], "message", True),
-    (["text", "message"], "message", True), (["text"], "message", False),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize(("modalities", "modality", "expected"), SUPPORTS)
-def test_supports_table(modalities, modality, expected):
-    assert supports(modalities, modality) is expected
-
-
-# fmt: off
-CHECKS = [
-    ("image", ["text"], None, {}, "Modality 'image' is not supported by this SentenceTransformer model. "
-     "Supported modalities: text."),
-    (("image", "text"), ["text"], None, {}, "Modality 'image+text' is not supported by this SentenceTransformer "
-     "model. Supported modalities: text."),
-    ("video", ["audio", ("audio", "text")], None, {}, "Modality 'video' is not supported by this "
-     "SentenceTransformer model. Supported modalities: audio, audio+text."),
-    (("image", "text"), ["text", "image"], None, {}, "This SentenceTransformer model supports image and text "
-     "individually, but cannot combine them in a single input. Encode each modality separately (one call per "
-     "modality)."),
-    ("message", ["text"], None, {}, "This SentenceTransformer model does not support chat-style 'message' inputs "
-     "(dicts or lists of dicts with 'role' and 'content'). Supported modalities: text."),
-    ("message", ["text"], [MSG, [MSG]], {}, "This SentenceTransformer model does not support chat-style 'message' "
-     "inputs (dicts or lists of dicts with 'role' and 'content'). Supported modalities: text."),
-    ("message", ["text"], [MSG, "text"], {}, "This SentenceTransformer model does not support chat-style "
-     "'message' inputs (dicts or lists of dicts with 'role' and 'content'), which this batch mixes with other "
-     "modalities. Supported modalities: text."),
-    ("message", ["text", "image"], ["a cat", PIL_IMG], {}, "This batch mixes multiple modalities (image, text), "
-     "which this SentenceTransformer model cannot encode in a single batch. Encode each modality separately (one "
-     "call per modality)."),
-    ("message", ["text"], ["a cat", PIL_IMG], {}, "This batch mixes multiple modalities (image, text), but this "
-     "SentenceTransformer model does not support image. Supported modalities: text."),
-    ("message", ["text"], [(PIL_IMG, "a caption")], {"owner": "Transformer module"}, "Modality 'message' is not "
-     "supported by this Transformer module. Supported modalities: text."),
-    ("audio", ["text", "image"], None, {"owner": "CrossEncoder model"}, "Modality 'audio' is not supported by "
-     "this CrossEncoder model. Supported modalities: text, image."),
-]
-# fmt: on
-
-
-@pytest.mark.parametrize(("modality", "supported", "inputs", "kwargs", "message"), CHECKS, ids=range(len(CHECKS)))
-def test_check_modality_supported_texts(modality, supported, inputs, kwargs, message):
-    with pytest.raises(UnsupportedModalityError) as info:
-        check_modality_supported(modality, supported, inputs=inputs, **kwargs)
-    assert str(info.value) == message and isinstance(info.value, ValueError)
-
-
-def test_check_modality_supported_passes():
-    assert check_modality_supported("image", ["text", "image"]) is None
-    assert check_modality_supported(("image", "text"), ["text", "image", "message"]) is None
-
-
+# ----------------------------------------------------------------------- explicit media, unsupported
 @pytest.mark.parametrize(
     ("sample", "supported", "shown"),
     [
@@ -409,7 +309,7 @@ def test_explicit_unsupported_combination_and_messages():
     with pytest.raises(UnsupportedModalityError, match="chat-style 'message'"):
         infer_modality(MSG, ["text"])
     with pytest.raises(UnsupportedModalityError, match="by this Transformer module"):
-        infer_batch_modality(["a", PIL_IMG], ["text"], owner="Transformer module")
+        infer_modality(PIL_IMG, ["text"], owner="Transformer module")
     err = pytest.raises(UnsupportedModalityError, infer_modality, PIL_IMG, ["text"]).value
     assert str(err.at_index(4)).startswith("Item 4 (<PIL image RGB (4, 4)>): Modality 'image' is not supported")
     err = pytest.raises(UnsupportedInputError, infer_modality, 12345).value

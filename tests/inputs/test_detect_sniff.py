@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from omniembed.errors import UnsupportedInputError
-from omniembed.inputs.detect import (
-    infer_modality,
-    sniff_media,
-)
+from omniembed.inputs.detect import infer_modality
+from omniembed.inputs.sniff import sniff_media
 
 ALL = ["text", "image", "audio", "video", "message"]
 PIL_IMG = Image.new("RGB", (4, 4))
@@ -223,7 +221,8 @@ HEADERS = [
     (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"fLaC\x00\x00\x00\x22", ("audio", "flac")),
     (b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\x89PNG\r\n\x1a\n", ("audio", "mp3")),
     (b"ID3\x04\x00\x00\x00\x7f\x7f\x7f\x7f", ("audio", "mp3")),
-    (b"GIF87a\x01\x00", ("image", "gif")), (b"%PDF-1.7", None), (b"PK\x03\x04", None), (b"<svg xmlns", None),
+    (b"GIF87a\x01\x00", ("image", "gif")), (b"%PDF-1.7", ("document", "pdf")),
+    (b"PK\x03\x04", None), (b"<svg xmlns", None),
 ]
 # fmt: on
 
@@ -237,7 +236,7 @@ def test_sniff_minimal_headers(head, expected):
 @given(st.binary(max_size=600))
 def test_sniff_never_raises(head):
     found = sniff_media(head)
-    assert found is None or found[0] in ("image", "audio", "video")
+    assert found is None or found[0] in ("image", "audio", "video", "document")
 
 
 @settings(max_examples=200, deadline=None)

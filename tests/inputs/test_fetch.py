@@ -11,7 +11,7 @@ import time
 
 import httpx
 import pytest
-from _http_server import OK_BODY, client_tls_context, start_server, stop_server
+from support.http_server import OK_BODY, client_tls_context, start_server, stop_server
 
 from omniembed.errors import ConfigError, InputError, MediaFetchError, MediaTooLargeError
 from omniembed.inputs import fetch as fetch_module

@@ -1,4 +1,4 @@
-"""read_source (paths, URLs, data URIs, bytes, file objects, limits) and the load_item / try_load dispatch."""
+"""read_source (paths, URLs, data URIs, bytes, file objects, limits) and the load_item dispatch."""
 
 from __future__ import annotations
 
@@ -29,9 +29,8 @@ from omniembed.inputs import (
     VideoClip,
     VideoSampling,
     load_item,
-    read_source,
-    try_load,
 )
+from omniembed.inputs.sources import read_source
 
 PAYLOAD = b"\x89PNG\r\n\x1a\n some bytes \x00\xff"
 
@@ -209,21 +208,23 @@ def test_options_reach_the_decoders(astronaut):
         load_item(big, "image", options=MediaOptions(limits=MediaLimits(max_image_pixels=100)))
 
 
-def test_try_load_returns_per_item_errors_and_reraises_the_rest(monkeypatch):
-    ok = try_load("text", "text")
-    assert ok.ok and ok.value == "text"
-    bad = try_load(b"\x00" * 64, "image")
-    assert not bad.ok and isinstance(bad.error, MediaDecodeError) and bad.value is None
-    assert str(bad.error.at_index(5)).startswith("Item 5 (<64 bytes>)")
-    assert isinstance(try_load("/missing.wav", "audio").error, InputError)
-    assert isinstance(try_load(1, "nonsense").error, UnsupportedInputError)
+def test_load_item_raises_typed_per_item_errors(monkeypatch):
+    assert load_item("text", "text") == "text"
+    bad = pytest.raises(MediaDecodeError, load_item, b"\x00" * 64, "image").value
+    located = bad.at_index(5)
+    assert str(located).startswith("Item 5 (<64 bytes>)") and located.index == 5
+    assert bad.index is None and located is not bad  # a copy: a shared error never carries another item's index
+    with pytest.raises(InputError):
+        load_item("/missing.wav", "audio")
+    with pytest.raises(UnsupportedInputError):
+        load_item(1, "nonsense")
 
     def broken(*args, **kwargs):
         raise MissingDependencyError("PyAV is not installed")
 
     monkeypatch.setattr("omniembed.inputs.loader.load_audio", broken)
     with pytest.raises(MissingDependencyError):
-        try_load(np.zeros(10), "audio")
+        load_item(np.zeros(10), "audio")
 
 
 def test_missing_optional_dependencies_are_named(monkeypatch):
@@ -235,4 +236,4 @@ def test_missing_optional_dependencies_are_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(MissingDependencyError, match="Pillow"):
         load_item(b"\x89PNG\r\n\x1a\n", "image")
-    assert try_load("still text", "text").ok
+    assert load_item("still text", "text") == "still text"

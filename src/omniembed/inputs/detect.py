@@ -3,25 +3,28 @@
 The reference's rules (sentence-transformers 6.2), in its order: decoded objects, strings (image → video →
 audio → text, by URL path or existing-file extension), text pairs, chat messages, array dicts, multimodal
 dicts, arrays/tensors by ``ndim``. omniembed adds ``pathlib.Path``, bytes and binary file objects (magic
-numbers, :func:`sniff_media`), ``data:audio/`` and ``data:video/`` URIs, and sniffing of existing local files
-without a known media extension (only when the model can encode media).
+numbers, :mod:`omniembed.inputs.sniff`), ``data:audio/`` and ``data:video/`` URIs, sniffing of existing local
+files without a known media extension (only when the model can encode media), and PDF documents (``"document"``:
+``%PDF-`` bytes, ``.pdf`` files and URLs, ``data:application/pdf``). A model with image input encodes a document
+as the image of one page (see :class:`~omniembed.inputs.DocumentOptions`), so with a model's modalities a
+document is reported as ``"image"``. The modality names and the support rule live in :mod:`omniembed.modality`.
 
 Strings stay forgiving, as in the reference: media the model cannot encode is embedded as text. Any other
 input is explicit (PIL image, array, bytes, path object, ``{"image": x}``): on a model without its modality,
 :func:`infer_modality` raises :class:`~omniembed.errors.UnsupportedModalityError` with the reference's text.
 
 Example:
-    >>> from omniembed.inputs.detect import infer_modality, infer_batch_modality, sniff_media
+    >>> from omniembed.inputs.detect import infer_modality, is_singular_input
     >>> infer_modality("https://example.com/cat.jpg?size=large")
     'image'
     >>> infer_modality("https://example.com/cat.jpg", ["text"])  # text-only model: the URL is text
     'text'
     >>> infer_modality({"text": "a cat", "image": "cat.png"})
     ('image', 'text')
-    >>> infer_batch_modality(["a cat", "https://youtu.be/x"], ["text", "video", "message"])
-    'message'
-    >>> sniff_media(b"RIFF\\x24\\x00\\x00\\x00WAVEfmt ")
-    ('audio', 'wav')
+    >>> is_singular_input("a cat"), is_singular_input(["a cat"])
+    (True, False)
+    >>> infer_modality(b"%PDF-1.7 ..."), infer_modality(b"%PDF-1.7 ...", ["text", "image"])
+    ('document', 'image')
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from omniembed.errors import InputError, UnsupportedInputError, UnsupportedModalityError, describe_item
+from omniembed.errors import InputError, UnsupportedInputError, describe_item
 from omniembed.inputs.sniff import (
     _bytes_head,
     _file_head,
@@ -40,31 +43,30 @@ from omniembed.inputs.sniff import (
     _sniff_string,
     _sniffed_modality,
     looks_like_url,
-    sniff_media,
 )
+from omniembed.modality import COMBINABLE, MEDIA, Modality, check_supported
 
 __all__ = [
-    "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "MULTIMODAL_DICT_KEYS", "VIDEO_EXTENSIONS", "Modality",
-    "check_modality_supported", "format_modality", "infer_batch_modality", "infer_modality", "is_message_dict",
-    "is_non_text_pair", "is_singular_input", "sniff_media", "supports",
+    "AUDIO_EXTENSIONS", "DOCUMENT_EXTENSIONS", "IMAGE_EXTENSIONS", "VIDEO_EXTENSIONS", "infer_modality",
+    "is_conversation", "is_message_dict",
+    "is_singular_input", "module_type",
 ]  # fmt: skip
-
-Modality = str | tuple[str, ...]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tiff", ".webp")
 VIDEO_EXTENSIONS: tuple[str, ...] = (".mp4", ".avi", ".mov", ".wmv", ".flv", ".mkv")
 AUDIO_EXTENSIONS: tuple[str, ...] = (".mp3", ".wav", ".ogg", ".flac", ".aac")
-MULTIMODAL_DICT_KEYS = frozenset({"text", "image", "audio", "video"})
+DOCUMENT_EXTENSIONS: tuple[str, ...] = (".pdf",)
 YOUTUBE_HOSTS = frozenset({"www.youtube.com", "youtube.com", "youtu.be", "m.youtube.com"})
-MEDIA_MODALITIES = ("image", "video", "audio")
 _EXTENSIONS = (("image", IMAGE_EXTENSIONS), ("video", VIDEO_EXTENSIONS), ("audio", AUDIO_EXTENSIONS))
+# PDFs are omniembed's: the reference embeds "deck.pdf" as text. Checked after the reference's media rules.
+_DOCUMENT_MIME = "data:application/pdf"
 _DEFAULT_OWNER = "SentenceTransformer model"
 _DECODED_TYPES = (
     ("PIL.Image", "Image", "image"),
     ("torchcodec.decoders", "AudioDecoder", "audio"),
     ("torchcodec.decoders", "VideoDecoder", "video"),
 )
-_OWN_DECODED = {"AudioClip": "audio", "VideoClip": "video"}
+_OWN_DECODED = {"AudioClip": "audio", "VideoClip": "video", "DocumentPage": "image"}
 # 1-2: a waveform, mono or (channels, samples), so a 2-D float array is ONE clip; 3: (H, W, C) or (C, H, W);
 # 4-5: (frames, C, H, W) or (batch, frames, C, H, W).
 _NDIM_MODALITY = {1: "audio", 2: "audio", 3: "image", 4: "video", 5: "video"}
@@ -81,7 +83,7 @@ _STRAY_KEY_HINTS = {
 # ----------------------------------------------------------------------------------------------- strings
 def _media_from_name(text: str) -> str | None:
     """The reference's string rules (data URI, URL path or existing file extension, YouTube), minus support."""
-    for modality in MEDIA_MODALITIES:  # data:image/ is the reference's; data:audio/ and data:video/ are ours
+    for modality in MEDIA:  # data:image/ is the reference's; data:audio/ and data:video/ are ours
         if text.startswith(f"data:{modality}/"):
             return modality
     if looks_like_url(text):
@@ -94,25 +96,37 @@ def _media_from_name(text: str) -> str | None:
             return "image"
         if path.endswith(VIDEO_EXTENSIONS) or parsed.netloc in YOUTUBE_HOSTS:
             return "video"
-        return "audio" if path.endswith(AUDIO_EXTENSIONS) else None
+        if path.endswith(AUDIO_EXTENSIONS):
+            return "audio"
+        return "document" if path.endswith(DOCUMENT_EXTENSIONS) else None
     lowered = text.lower()
-    for modality, extensions in _EXTENSIONS:
+    for modality, extensions in (*_EXTENSIONS, ("document", DOCUMENT_EXTENSIONS)):
         if lowered.endswith(extensions) and os.path.isfile(text):
             return modality
-    return None
+    return "document" if lowered.startswith(_DOCUMENT_MIME) else None
+
+
+def _for_model(modality: Modality, supported: Sequence[Modality] | None) -> Modality:
+    """A document is a page image to a model that takes images but not documents as such."""
+    if modality != "document" or supported is None or "document" in supported:
+        return modality
+    return "image" if "image" in supported else modality
 
 
 def _detect_string(text: str, supported: Sequence[Modality] | None) -> str:
     modality = _media_from_name(text)
     if modality is not None:
         # The reference's forgiving rule: media the model cannot encode is embedded as text.
+        modality = _for_model(modality, supported)
         return modality if supported is None or modality in supported else "text"
     # Sniffing reads a file, so it only happens when the model could use the answer (a text-only model keeps
     # the reference's behaviour, and its speed).
-    if supported is None or any(m in supported for m in MEDIA_MODALITIES):
+    if supported is None or any(m in supported for m in MEDIA):
         sniffed = _sniff_string(text)
-        if sniffed is not None and (supported is None or sniffed in supported):
-            return sniffed
+        if sniffed is not None:
+            sniffed = _for_model(sniffed, supported)
+            if supported is None or sniffed in supported:
+                return sniffed
     return "text"
 
 
@@ -122,17 +136,12 @@ def is_message_dict(value: Any) -> bool:
     return isinstance(value, dict) and "role" in value and "content" in value
 
 
-def is_non_text_pair(sample: Any) -> bool:
-    """A 2-element list/tuple with a non-string element (e.g. ``(image, "caption")``): a CrossEncoder pair that
-    the reference turns into query/document messages. :func:`infer_modality` rejects these, as the reference does."""
-    if not isinstance(sample, (tuple, list)) or len(sample) != 2:
-        return False
-    if isinstance(sample[0], str) and isinstance(sample[1], str):
-        return False
-    return not any(is_message_dict(e) or (isinstance(e, list) and e and isinstance(e[0], dict)) for e in sample)
+def is_conversation(value: Any) -> bool:
+    """One chat conversation: a message dict, or a list that starts with one."""
+    return is_message_dict(value) or (isinstance(value, list) and bool(value) and is_message_dict(value[0]))
 
 
-def _module_type(module: str, name: str) -> type | None:
+def module_type(module: str, name: str) -> type | None:
     # Only look at libraries the caller already imported: an object of that type cannot exist otherwise,
     # and detection must not pay for (or require) importing torch, PIL or torchcodec.
     mod = sys.modules.get(module)
@@ -142,7 +151,7 @@ def _module_type(module: str, name: str) -> type | None:
 
 def _decoded_modality(sample: Any) -> str | None:
     for module, name, modality in _DECODED_TYPES:
-        cls = _module_type(module, name)
+        cls = module_type(module, name)
         if cls is not None and isinstance(sample, cls):
             return modality
     cls = type(sample)  # omniembed's own decoded items (inputs.AudioClip / inputs.VideoClip)
@@ -161,13 +170,13 @@ def _detect_dict(sample: dict) -> Modality:
         )
     if not sample:
         raise UnsupportedInputError("Empty dict input is not a valid input sample.")
-    unknown = set(sample) - MULTIMODAL_DICT_KEYS
+    unknown = set(sample) - COMBINABLE
     if unknown:
         hints = [text for key, text in _STRAY_KEY_HINTS.items() if key in unknown]
         hint = (" " + "\n\n".join(hints)) if hints else ""
         raise UnsupportedInputError(
             f"Multimodal dict input contains unrecognized modality keys: {sorted(unknown, key=str)}. "
-            f"Expected keys from: {sorted(MULTIMODAL_DICT_KEYS)}.{hint}"
+            f"Expected keys from: {sorted(COMBINABLE)}.{hint}"
         )
     # One key is the bare modality ({"image": pil} routes like a PIL image, #3779); 2+ keys a sorted tuple.
     return next(iter(sample)) if len(sample) == 1 else tuple(sorted(sample))
@@ -184,7 +193,7 @@ def _detect_ndim(ndim: int) -> str:
 def _detect_path(sample: os.PathLike) -> str:
     name = os.fsdecode(os.fspath(sample))
     lowered = name.lower()
-    for modality, extensions in _EXTENSIONS:
+    for modality, extensions in (*_EXTENSIONS, ("document", DOCUMENT_EXTENSIONS)):
         if lowered.endswith(extensions):
             return modality  # a missing file is reported by the loader, which knows the item's position
     if os.path.isdir(name):
@@ -209,11 +218,11 @@ def _detect(sample: Any, supported: Sequence[Modality] | None) -> Modality:
         return _sniffed_modality(_bytes_head(sample), "The bytes input")
     if isinstance(sample, (tuple, list)) and len(sample) == 2 and all(isinstance(e, str) for e in sample):
         return "text"  # a (query, document) pair
-    if is_message_dict(sample) or (isinstance(sample, list) and sample and is_message_dict(sample[0])):
+    if is_conversation(sample):
         return "message"
     if isinstance(sample, dict):
         return _detect_dict(sample)
-    np_array, torch_tensor = _module_type("numpy", "ndarray"), _module_type("torch", "Tensor")
+    np_array, torch_tensor = module_type("numpy", "ndarray"), module_type("torch", "Tensor")
     if (np_array and isinstance(sample, np_array)) or (torch_tensor and isinstance(sample, torch_tensor)):
         return _detect_ndim(sample.ndim)
     if isinstance(sample, os.PathLike):
@@ -229,8 +238,12 @@ def _detect(sample: Any, supported: Sequence[Modality] | None) -> Modality:
 def infer_modality(
     sample: Any, supported_modalities: Sequence[Modality] | None = None, *, owner: str = _DEFAULT_OWNER
 ) -> Modality:
-    """The modality of one input: ``"text"``, ``"image"``, ``"audio"``, ``"video"``, ``"message"`` or a sorted
-    tuple such as ``("image", "text")`` for a multimodal dict.
+    """The modality of one input: ``"text"``, ``"image"``, ``"audio"``, ``"video"``, ``"document"`` (a PDF),
+    ``"message"`` or a sorted tuple such as ``("image", "text")`` for a multimodal dict.
+
+    With the modalities of a model that takes images, a PDF is ``"image"``: ``encode`` embeds one of its pages
+    when :class:`~omniembed.inputs.DocumentOptions` picks one, and otherwise refuses it with an error that says
+    how to embed every page (:func:`~omniembed.inputs.document_pages`).
 
     With ``supported_modalities`` (the model's list), a media-looking *string* the model cannot encode is text,
     as in the reference; any other input whose modality is not supported raises
@@ -238,24 +251,14 @@ def infer_modality(
     Malformed inputs raise :class:`~omniembed.errors.UnsupportedInputError`. Both are ``ValueError``.
     """
     try:
-        modality = _detect(sample, supported_modalities)
+        modality = _for_model(_detect(sample, supported_modalities), supported_modalities)
         if supported_modalities is not None:
-            check_modality_supported(modality, supported_modalities, owner=owner)
+            check_supported(modality, supported_modalities, owner=owner)
     except InputError as err:  # describe the item, so `err.at_index(i)` can say which one it was
         if err.item_description is None:
             err.item_description = describe_item(sample)
         raise
     return modality
-
-
-def infer_batch_modality(
-    samples: Sequence[Any], supported_modalities: Sequence[Modality] | None = None, *, owner: str = _DEFAULT_OWNER
-) -> Modality:
-    """The modality of a batch: ``"text"`` when empty, the shared modality, or ``"message"`` when mixed."""
-    if len(samples) == 0:
-        return "text"
-    found = {infer_modality(s, supported_modalities, owner=owner) for s in samples}
-    return found.pop() if len(found) == 1 else "message"
 
 
 def is_singular_input(inputs: Any) -> bool:
@@ -267,72 +270,8 @@ def is_singular_input(inputs: Any) -> bool:
     """
     if isinstance(inputs, list) and inputs and is_message_dict(inputs[0]):
         return True
-    column = _module_type("datasets", "Column")
+    column = module_type("datasets", "Column")
     if isinstance(inputs, (list, tuple)) or (column is not None and isinstance(inputs, column)):
         return False
-    np_array = _module_type("numpy", "ndarray")
+    np_array = module_type("numpy", "ndarray")
     return not (np_array and isinstance(inputs, np_array) and inputs.ndim >= 1 and inputs.dtype.kind in "UO")
-
-
-# ------------------------------------------------------------------------------------------------- support
-def format_modality(modality: Modality) -> str:
-    """``("image", "text")`` → ``"image+text"``; strings unchanged."""
-    return "+".join(modality) if isinstance(modality, tuple) else modality
-
-
-def supports(modalities: Sequence[Modality], modality: Modality) -> bool:
-    """The reference's rule: listed, or a tuple whose every part is listed while ``"message"`` is listed too."""
-    if modality in modalities:
-        return True
-    return isinstance(modality, tuple) and "message" in modalities and all(p in modalities for p in modality)
-
-
-def check_modality_supported(
-    modality: Modality, supported_modalities: Sequence[Modality], *, owner: str = _DEFAULT_OWNER,
-    inputs: Sequence[Any] | None = None,
-) -> None:  # fmt: skip
-    """Raise :class:`~omniembed.errors.UnsupportedModalityError` with the reference's text unless supported.
-
-    ``owner`` names the rejecting component ("SentenceTransformer model", "Transformer module"…). For a batch
-    modality of ``"message"``, pass the batch as ``inputs`` so a mixed batch is told apart from chat messages.
-    """
-    if supports(supported_modalities, modality):
-        return
-    listed = ", ".join(format_modality(m) for m in supported_modalities)
-    if modality == "message":
-        kinds = {"message"} if inputs is None else _sample_modalities(inputs, supported_modalities)
-        chat = f"This {owner} does not support chat-style 'message' inputs (dicts or lists of dicts with 'role' and"
-        if kinds == {"message"}:
-            raise UnsupportedModalityError(f"{chat} 'content'). Supported modalities: {listed}.")
-        if "message" in kinds:
-            raise UnsupportedModalityError(
-                f"{chat} 'content'), which this batch mixes with other modalities. Supported modalities: {listed}."
-            )
-        if kinds:
-            present = ", ".join(sorted(format_modality(k) for k in kinds))
-            parts = {p for k in kinds for p in (k if isinstance(k, tuple) else (k,))}
-            missing = sorted(p for p in parts if p not in supported_modalities)
-            if missing:
-                raise UnsupportedModalityError(
-                    f"This batch mixes multiple modalities ({present}), but this {owner} does not support "
-                    f"{', '.join(missing)}. Supported modalities: {listed}."
-                )
-            raise UnsupportedModalityError(
-                f"This batch mixes multiple modalities ({present}), which this {owner} cannot encode in a single "
-                "batch. Encode each modality separately (one call per modality)."
-            )
-    if isinstance(modality, tuple) and all(p in supported_modalities for p in modality):
-        raise UnsupportedModalityError(
-            f"This {owner} supports {' and '.join(modality)} individually, but cannot combine them in a single "
-            "input. Encode each modality separately (one call per modality)."
-        )
-    raise UnsupportedModalityError(
-        f"Modality '{format_modality(modality)}' is not supported by this {owner}. Supported modalities: {listed}."
-    )
-
-
-def _sample_modalities(inputs: Sequence[Any], supported: Sequence[Modality]) -> set[Modality]:
-    try:
-        return {_detect(sample, supported) for sample in inputs}
-    except (ValueError, TypeError):  # e.g. a non-text pair: fall back to the generic text, like the reference
-        return set()

@@ -2,7 +2,8 @@
 
 The defaults suit untrusted input on a server and ordinary files on a laptop: a 64 MiB byte cap, Pillow's own
 decompression-bomb *warning* threshold for images (~89.5 megapixels; Pillow raises only at twice that), ten
-minutes of audio, four hours of video of at most 8K frames, and at most 256 decoded (sampled) video frames.
+minutes of audio, four hours of video of at most 8K frames, at most 256 decoded (sampled) video frames, and PDF
+documents of at most 2,000 rendered pages, each rendered in at most 20 seconds (10 minutes per document).
 Every decoder raises :class:`~omniembed.errors.MediaTooLargeError` when a limit is exceeded, naming the limit.
 Seconds limits accept ``math.inf`` to switch them off; the pixel and byte limits cannot be switched off (Pillow's
 own SECURITY notes: never disable the bomb check in production).
@@ -47,6 +48,11 @@ class MediaLimits:
     frames of an animation, the samples of an audio clip), checked from the metadata before decoding and again
     while decoding. Small files can declare huge results (an 8K video repeated into 256 frames, a GIF of a
     thousand 1-pixel updates on a 9000×9000 canvas); this keeps them bounded. Peak memory is about twice it.
+    ``max_document_pages``: pages rendered from one PDF (the selected ones when ``pages=`` is given).
+    ``max_page_seconds``: time to render one PDF page; PDFium is stopped when it runs over.
+    ``max_document_seconds``: rendering time for all the pages of one PDF together.
+    The pixels of one rendered page are bounded by ``max_image_pixels`` (pages larger than the caller's pixel
+    budget are rendered at a lower scale, not refused).
     """
 
     max_bytes: int = 64 * MiB
@@ -57,6 +63,9 @@ class MediaLimits:
     max_video_frames: int = 256
     max_video_pixels: int = 7680 * 4320
     max_decoded_bytes: int = 1024 * MiB
+    max_document_pages: int = 2_000
+    max_page_seconds: float = 20.0
+    max_document_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         for f in fields(self):

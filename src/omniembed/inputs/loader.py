@@ -6,18 +6,15 @@ with the model's needs (``image_size`` for JPEG draft decoding, ``sampling_rate`
 :func:`~omniembed.inputs.load_image` / ``load_audio`` / ``load_video``; a multimodal dict decodes each value
 (lists of values one by one); chat messages have their media content parts decoded.
 
-:func:`try_load` is the non-raising twin for ``on_error="skip"``: per-item problems (every
-:class:`~omniembed.errors.InputError`) come back in :class:`LoadResult`; anything else (a missing dependency,
-a bug) still raises.
-
 Example:
     >>> import numpy as np
-    >>> from omniembed.inputs.loader import load_item, try_load
+    >>> from omniembed.inputs.loader import load_item
     >>> load_item({"text": "a cat", "image": np.zeros((2, 2, 3), np.uint8)}, ("image", "text"))["image"].mode
     'RGB'
-    >>> result = try_load(b"not an image at all", "image")
-    >>> result.ok, type(result.error).__name__
-    (False, 'MediaDecodeError')
+    >>> load_item(b"not an image at all", "image")
+    Traceback (most recent call last):
+    ...
+    omniembed.errors.MediaDecodeError: not a valid image, or not an allowed format (JPEG, MPO, PNG, ...)
 """
 
 from __future__ import annotations
@@ -25,19 +22,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from omniembed.errors import ConfigError, InputError, UnsupportedInputError
+from omniembed.errors import ConfigError, MediaDecodeError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
-from omniembed.inputs.image import load_image
+from omniembed.inputs.documents import DocumentOptions, DocumentPage, document_source, is_pdf, load_document_image
+from omniembed.inputs.image import decode_image_source, load_image
 from omniembed.inputs.isolation import IsolationLimits, decode_isolated, worth_isolating
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.sources import read_source
 from omniembed.inputs.video import VideoSampling, load_video
 
 if TYPE_CHECKING:
     from omniembed.inputs.fetch import FetchPolicy
 
-__all__ = ["LoadResult", "MediaOptions", "load_item", "try_load"]
+__all__ = ["MediaOptions", "load_item"]
 
 _MEDIA = ("image", "audio", "video")
+_VISUAL = ("image", "document")  # a PDF is embedded as the image of one of its pages (DocumentOptions.page)
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,18 @@ class MediaOptions:
     refuses every URL). ``image_background``: colour for transparent pixels (None drops alpha like the
     reference). ``exif_transpose``: honour EXIF orientation. ``draft``: reduced-scale JPEG decoding when the
     model's image size is known. ``video``: the default :class:`~omniembed.inputs.VideoSampling`.
-    ``video_audio``: also decode the audio track of videos.
+    ``video_audio``: also decode the audio track of videos. ``document``: the
+    :class:`~omniembed.inputs.DocumentOptions` for PDFs given as items (by default they are refused with an
+    error that explains how to embed their pages).
 
-    Hardening switches (see docs/security.md): ``isolation="process"`` decodes every media reference in a pool
-    of sandboxed worker processes limited by ``isolation_limits`` (:class:`~omniembed.inputs.IsolationLimits`),
-    so a decoder crash, hang or memory blow-up fails that one item with ``MediaDecodeError``.
-    ``missing_files`` says what ``encode``/``predict`` do with a string that looks like a media path (a known
-    media extension, no whitespace) but names no file: ``"text"`` embeds it as text silently (the reference's
-    behaviour), ``"warn"`` (default) also logs one warning per call naming those items, ``"error"`` fails those
-    items with ``MediaDecodeError``. :meth:`untrusted` gives the settings for input from strangers.
+    Hardening switches (see docs/security.md): ``isolation="process"`` decodes every media reference (PDFs
+    included) in a pool of sandboxed worker processes limited by ``isolation_limits``
+    (:class:`~omniembed.inputs.IsolationLimits`), so a decoder crash, hang or memory blow-up fails that one item
+    with ``MediaDecodeError``. ``missing_files`` says what ``encode``/``predict`` do with a string that looks
+    like a media path (a known media extension, no whitespace) but names no file: ``"text"`` embeds it as text
+    silently (the reference's behaviour), ``"warn"`` (default) also logs one warning per call naming those
+    items, ``"error"`` fails those items with ``MediaDecodeError``. :meth:`untrusted` gives the settings for
+    input from strangers.
     """
 
     limits: MediaLimits = DEFAULT_LIMITS
@@ -67,6 +70,7 @@ class MediaOptions:
     draft: bool = True
     video: VideoSampling = field(default_factory=VideoSampling)
     video_audio: bool = False
+    document: DocumentOptions = field(default_factory=DocumentOptions)
     isolation: str = "none"
     isolation_limits: IsolationLimits = field(default_factory=IsolationLimits)
     missing_files: str = "warn"
@@ -76,6 +80,10 @@ class MediaOptions:
             raise ConfigError(f"MediaOptions.limits must be a MediaLimits, got {type(self.limits).__name__}")
         if not isinstance(self.video, VideoSampling):
             raise ConfigError(f"MediaOptions.video must be a VideoSampling, got {type(self.video).__name__}")
+        if not isinstance(self.document, DocumentOptions):
+            raise ConfigError(
+                f"MediaOptions.document must be a DocumentOptions, got {type(self.document).__name__}"
+            )
         if self.isolation not in ("none", "process"):
             raise ConfigError(f"MediaOptions.isolation must be 'none' or 'process', got {self.isolation!r}")
         if not isinstance(self.isolation_limits, IsolationLimits):
@@ -101,18 +109,6 @@ class MediaOptions:
 DEFAULT_OPTIONS = MediaOptions()
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    """The outcome of :func:`try_load`: the decoded ``value``, or the per-item ``error``."""
-
-    value: Any = None
-    error: InputError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
 def load_item(
     item: Any,
     modality: str | tuple[str, ...],
@@ -135,21 +131,13 @@ def load_item(
         return ctx.messages(item)
     if modality == "text":
         return item
-    if modality in _MEDIA:
+    if modality in _MEDIA or modality == "document":
         if isinstance(item, dict) and len(item) == 1 and modality in item:  # {"image": x} routes like x
             item = item[modality]
         return ctx.one(item, modality)
     raise UnsupportedInputError(
-        f"unknown modality {modality!r}: expected text, image, audio, video or message", item=item
+        f"unknown modality {modality!r}: expected text, image, audio, video, document or message", item=item
     )
-
-
-def try_load(item: Any, modality: str | tuple[str, ...], **kwargs: Any) -> LoadResult:
-    """:func:`load_item` that returns per-item failures instead of raising them."""
-    try:
-        return LoadResult(load_item(item, modality, **kwargs))
-    except InputError as exc:
-        return LoadResult(None, exc)
 
 
 @dataclass(frozen=True)
@@ -166,15 +154,8 @@ class _Context:
                 item, modality, o.isolation_limits, options=replace(o, isolation="none"),
                 image_size=self.image_size, sampling_rate=self.sampling_rate, video_sampling=self.video_sampling,
             )
-        if modality == "image":
-            return load_image(
-                item,
-                limits=o.limits,
-                fetch=o.fetch,
-                target_size=self.image_size if o.draft else None,
-                background=o.image_background,
-                exif_transpose=o.exif_transpose,
-            )
+        if modality in _VISUAL:
+            return self.visual(item, modality)
         if modality == "audio":
             return load_audio(item, sampling_rate=self.sampling_rate, limits=o.limits, fetch=o.fetch)
         return load_video(
@@ -185,6 +166,26 @@ class _Context:
             with_audio=o.video_audio,
             audio_sampling_rate=self.sampling_rate or 16000,
         )
+
+    def visual(self, item: Any, modality: str) -> Any:
+        """An image, or the page of a PDF that DocumentOptions picks: the bytes decide, not the name."""
+        o = self.options
+        target = self.image_size if o.draft else None
+        image_args = {"background": o.image_background, "exif_transpose": o.exif_transpose}
+        if isinstance(item, DocumentPage):
+            return load_image(item.image, limits=o.limits, **image_args)
+        if not document_source(item):
+            if modality == "document":
+                raise UnsupportedInputError(
+                    f"a document must be a PDF path, URL, bytes or file object, got {type(item).__name__}", item=item
+                )
+            return load_image(item, limits=o.limits, fetch=o.fetch, target_size=target, **image_args)
+        source = read_source(item, fetch=o.fetch, limits=o.limits, kind=modality)
+        if is_pdf(source.head(8)):
+            return load_document_image(source, o.document, limits=o.limits, item=item)
+        if modality == "document":
+            raise MediaDecodeError(f"not a PDF document (first bytes: {source.head(8).hex(' ')!r})", item=item)
+        return decode_image_source(source, limits=o.limits, target_size=target, item=item, **image_args)
 
     def value(self, value: Any, key: str) -> Any:
         if key == "text" or key not in _MEDIA:

@@ -9,7 +9,7 @@ silently embedding a typo'd path as the words "photos/catt.jpg" is rarely what t
 * ``"error"``: each such item fails with :class:`~omniembed.errors.MediaDecodeError` ("no such file"), raised
   or recorded per ``on_error`` like any other bad item. Servers and indexers use this.
 
-A string "looks like a media path" when it ends with an image, audio or video extension the model can encode,
+A string "looks like a media path" when it ends with an image, PDF, audio or video extension the model can encode,
 has no whitespace, is not a URL or data URI, and no file of that name exists.
 
 Example:
@@ -39,15 +39,16 @@ _SHOWN = 10
 
 def looks_like_missing_media(text: Any, supported: Sequence[Any]) -> bool:
     """True for a string with a media extension the model supports, no whitespace, no URL scheme, no file."""
-    from omniembed.inputs.detect import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+    from omniembed.inputs.detect import AUDIO_EXTENSIONS, DOCUMENT_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
     if not isinstance(text, str) or not text or len(text) > 4096 or any(c.isspace() for c in text):
         return False
     if "://" in text or text.startswith("data:"):
         return False
     lowered = text.lower()
-    for modality, extensions in (("image", IMAGE_EXTENSIONS), ("audio", AUDIO_EXTENSIONS),
-                                 ("video", VIDEO_EXTENSIONS)):
+    # A PDF is embedded through its page images, so it counts on models that take images.
+    for modality, extensions in (("image", IMAGE_EXTENSIONS), ("image", DOCUMENT_EXTENSIONS),
+                                 ("audio", AUDIO_EXTENSIONS), ("video", VIDEO_EXTENSIONS)):
         if lowered.endswith(extensions) and lowered not in extensions and modality in supported:
             try:
                 return not os.path.exists(text)
@@ -57,18 +58,15 @@ def looks_like_missing_media(text: Any, supported: Sequence[Any]) -> bool:
 
 
 def _text_sides(job: Any) -> list[str]:
-    """The plain-text strings of one pipeline job: an encode item, or the text sides of a CrossEncoder pair."""
-    item = job.item
-    sides, modalities = getattr(item, "sides", None), getattr(item, "modalities", None)
-    if sides is not None and modalities is not None:
-        return [s for s, m in zip(sides, modalities) if m == "text" and isinstance(s, str)]
-    return [item] if job.modality == "text" and isinstance(item, str) else []
+    """The plain-text strings of one job (``processing.batches.Job``): an encode item, or the text sides of a
+    CrossEncoder pair."""
+    return [s for s, m in zip(job.sides, job.modalities) if m == "text" and isinstance(s, str)]
 
 
 def screen_missing_files(
     jobs: list[Any], failures: list[ItemFailure], options: Any, supported: Sequence[Any], on_error: str
 ) -> list[Any]:
-    """Apply ``options.missing_files`` to detected jobs (``.index``, ``.item``, ``.modality``).
+    """Apply ``options.missing_files`` to classified jobs (``.index``, ``.sides``, ``.modalities``).
 
     Returns the jobs to keep. ``"warn"`` logs once per call; ``"error"`` raises the first offender's
     ``MediaDecodeError`` (``on_error="raise"``) or records one :class:`~omniembed.errors.ItemFailure` each.

@@ -35,6 +35,7 @@ _PREFIXES: tuple[tuple[bytes, tuple[str, str]], ...] = (
     (b"#!AMR", ("audio", "amr")), (b"caff", ("audio", "caf")), (b"FLV\x01", ("video", "flv")),
     (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11\xa6\xd9\x00\xaa\x00\x62\xce\x6c", ("video", "asf")),  # WMV/WMA
     (b"\x00\x00\x01\xba", ("video", "mpeg")), (b"\x00\x00\x01\xb3", ("video", "mpeg")),
+    (b"%PDF-", ("document", "pdf")),
 )  # fmt: skip
 _RIFF_KINDS = {b"WEBP": ("image", "webp"), b"WAVE": ("audio", "wav"), b"AVI ": ("video", "avi")}
 # Brands of ISO-BMFF files that are not video; every other `ftyp` brand (isom, mp42, avc1, dash…) is video.
@@ -50,7 +51,8 @@ _BMP_DIB_SIZES = (12, 40, 52, 56, 64, 108, 124)  # BITMAPCOREHEADER … BITMAPV5
 def sniff_media(head: bytes) -> tuple[str, str] | None:
     """``(modality, format)`` from a file's first bytes (magic numbers), or None when nothing matches.
 
-    Ogg is reported as audio unless its first page carries a Theora (video) header; Matroska/WebM as video.
+    PDF files are ``("document", "pdf")``. Ogg is reported as audio unless its first page carries a Theora
+    (video) header; Matroska/WebM as video.
     """
     h = bytes(head[:SNIFF_BYTES])
     for prefix, found in _PREFIXES:
@@ -103,9 +105,9 @@ def _sniffed_modality(head: bytes, what: str) -> str:
     if found is not None:
         return found[0]
     if not head:
-        raise UnsupportedInputError(f"{what} is empty: there is no image, audio or video to detect.")
+        raise UnsupportedInputError(f"{what} is empty: there is no image, audio, video or PDF to detect.")
     raise UnsupportedInputError(
-        f"{what} is not a recognised image, audio or video format (first bytes: {head[:12].hex(' ')}). "
+        f"{what} is not a recognised image, audio or video format, nor a PDF (first bytes: {head[:12].hex(' ')}). "
         "Bytes are never treated as text: pass a str for text, or wrap the data as {'image': data}, "
         "{'audio': data} or {'video': data} to choose the modality yourself."
     )

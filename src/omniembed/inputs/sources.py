@@ -45,7 +45,7 @@ from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 if TYPE_CHECKING:
     from omniembed.inputs.fetch import FetchPolicy
 
-__all__ = ["SourceData", "is_url", "read_source"]
+__all__ = ["SourceData", "read_source"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
@@ -77,11 +77,6 @@ class SourceData:
             return self.data[:size]
         with open(self.path, "rb") as fh:  # type: ignore[arg-type]
             return fh.read(size)
-
-
-def is_url(text: str) -> bool:
-    """True for strings this module treats as URLs or data URIs rather than file paths."""
-    return text.startswith("data:") or _SCHEME.match(text) is not None
 
 
 def read_source(

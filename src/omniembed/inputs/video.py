@@ -243,7 +243,7 @@ def _from_frames(
     else:
         times = [i / fps if fps else float(i) for i in indices]
     return VideoClip(
-        a if picked == list(range(total)) else np.ascontiguousarray(a[picked]),
+        np.ascontiguousarray(a if picked == list(range(total)) else a[picked]),  # every frame kept: no copy
         fps,
         times,
         [int(i) for i in indices],
@@ -303,7 +303,7 @@ def decode_video_source(
     item: Any = None,
 ) -> VideoClip:
     """Decode already-resolved bytes or a path (the second half of :func:`load_video`)."""
-    from omniembed.inputs.detect import sniff_media
+    from omniembed.inputs.sniff import sniff_media
 
     item = source.name if item is None else item
     sniffed = sniff_media(source.head())

@@ -1,19 +1,25 @@
-"""What SentenceTransformer and CrossEncoder share: loading a module stack, prompts, devices, saving."""
+"""What SentenceTransformer and CrossEncoder share: loading a module stack, prompts, devices, the call set-up
+(:meth:`ModelBase.call_context`), the one ``forward``, the dispatch of a call (:meth:`ModelBase.run`), saving."""
 
 from __future__ import annotations
 
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, ModelLoadError, OmniEmbedError
+from omniembed.errors import ConfigError, ItemFailure, ModelLoadError, OmniEmbedError
+from omniembed.modality import Modality, supports
+from omniembed.modules.base import run_stack
+from omniembed.processing import runtime
+from omniembed.processing.batches import check_on_error
 from omniembed.serialization import folder as disk
-from omniembed.serialization.preflight import preflight_folder
 from omniembed.serialization.hub import resolve_model_folder
+from omniembed.serialization.preflight import preflight_folder
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +72,15 @@ class ModelBase(nn.Sequential):
         if tokenizer_kwargs is not None:
             logger.warning("`tokenizer_kwargs` is deprecated; use `processor_kwargs`.")
             processor_kwargs = {**tokenizer_kwargs, **(processor_kwargs or {})}
-        if backend != "torch":
-            raise ConfigError(f"Unsupported backend '{backend}'. omniembed currently runs the 'torch' backend.")
+        from omniembed.modules.loading import BACKENDS
+
+        if backend not in BACKENDS:
+            raise ConfigError(f"Unsupported backend '{backend}'. Supported backends: {sorted(BACKENDS)}.")
         cache_folder = cache_folder or os.environ.get("SENTENCE_TRANSFORMERS_HOME")
         self._load_kwargs = {
             "model_kwargs": model_kwargs, "processor_kwargs": processor_kwargs, "config_kwargs": config_kwargs,
             "cache_dir": cache_folder, "trust_remote_code": trust_remote_code, "local_files_only": local_files_only,
-            "token": token, "allow_pickle": allow_pickle,
+            "token": token, "backend": backend, "allow_pickle": allow_pickle,
         }
         saved: dict[str, Any] = {}
         if modules is not None and model_name_or_path is None:
@@ -157,11 +165,21 @@ class ModelBase(nn.Sequential):
         return self.prompts[name] or None
 
     # -- calls ----------------------------------------------------------------------------------------------
-    def prepare_call(self, *, batch_size: int, on_error: str, show_progress_bar: bool | None,
-                     device: str | None) -> tuple[torch.device, bool]:
-        """Checks shared by encode/predict; moves the model only when asked; returns (device, show bar)."""
-        from omniembed.processing.pipeline import check_on_error
-
+    def call_context(
+        self,
+        *,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        device: str | torch.device | None = None,
+        on_error: str = "raise",
+        media: Any = None,
+        num_workers: int | None = None,
+        processing_kwargs: dict | None = None,
+        forward_kwargs: dict[str, Any] | None = None,
+    ) -> runtime.CallContext:
+        """Check a call's settings and fix them in a :class:`~omniembed.processing.runtime.CallContext`. The model
+        moves only when ``device`` differs from where it is, and is put in eval mode, as in the reference."""
         if batch_size is None or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size}.")
         check_on_error(on_error)
@@ -171,7 +189,25 @@ class ModelBase(nn.Sequential):
         show = show_progress_bar
         if show is None:  # the reference's rule: a bar when the log level shows INFO
             show = logging.getLogger("omniembed").getEffectiveLevel() <= logging.INFO
-        return self.device, show
+        return runtime.CallContext(
+            model=self, prompt=prompt, batch_size=batch_size, device=self.device, on_error=on_error,
+            media=media if media is not None else getattr(self, "media", None), processing_kwargs=processing_kwargs,
+            forward_kwargs=dict(forward_kwargs or {}), num_workers=num_workers, show_progress_bar=bool(show),
+        )
+
+    def run(self, ctx: runtime.CallContext, task: runtime.Task, items: Sequence[Any], *, pool: Any = None,
+            devices: Sequence[Any] | None = None, chunk_size: int | None = None) -> tuple[list[Any], list[ItemFailure]]:
+        """One row per item and the failures: the dispatch point of ``encode`` and ``predict``. In this process
+        today; a multi-process pool (``pool=`` / ``device=[...]``, ``chunk_size`` items per task) plugs in here and
+        returns the same rows, which the caller then finalises once."""
+        if pool is not None or devices:
+            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
+        return runtime.run(ctx, task, items)
+
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Run the module stack (each module through ``__call__``, so hooks apply); ``kwargs`` reach the modules
+        that declare them in ``forward_kwargs`` (a Router's ``task``)."""
+        return run_stack(self, features, kwargs)
 
     # -- properties -----------------------------------------------------------------------------------------
     @property
@@ -209,17 +245,15 @@ class ModelBase(nn.Sequential):
         self[0].max_seq_length = value
 
     @property
-    def modalities(self) -> list[str | tuple[str, ...]]:
+    def modalities(self) -> list[Modality]:
         return list(getattr(self[0], "modalities", ["text"]))
 
     @property
-    def supported_modalities(self) -> list[str | tuple[str, ...]]:
+    def supported_modalities(self) -> list[Modality]:
         """Alias of :attr:`modalities` (the name used in the Sentence Transformers announcement)."""
         return self.modalities
 
-    def supports(self, modality: str | tuple[str, ...]) -> bool:
-        from omniembed.inputs.detect import supports
-
+    def supports(self, modality: Modality) -> bool:
         return supports(self.modalities, modality)
 
     def get_model_kwargs(self) -> list[str]:

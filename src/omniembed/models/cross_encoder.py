@@ -9,18 +9,20 @@ Heads, chosen from the checkpoint when no ``modules.json`` says otherwise (refer
   (audio, text) pairs by mean log p(text | audio) (omniembed only);
 * VLM rerankers are assembled by hand, as in the reference: ``Transformer("any-to-any")`` + ``LogitScore``.
 
-Example:
+Example (a hub id such as ``"cross-encoder/ms-marco-MiniLM-L6-v2"`` or a local folder; here a tiny random
+reranker, so the scores themselves mean nothing):
     >>> from omniembed import CrossEncoder
-    >>> model = CrossEncoder("cross-encoder/ms-marco-MiniLM-L6-v2")                      # doctest: +SKIP
-    >>> model.predict([("How many people live in Berlin?", "Berlin has 3.5M people.")])  # doctest: +SKIP
-    array([0.9998], dtype=float32)
-    >>> model.rank("a cat", ["a dog", "https://example.com/cat.jpg"])                    # doctest: +SKIP
-    [{'corpus_id': 0, 'score': 0.61...}, {'corpus_id': 1, 'score': 0.02...}]
+    >>> model = CrossEncoder(reranker_folder, device="cpu")
+    >>> scores = model.predict([("How many people live in Berlin?", "Berlin has 3.5M people."), ("a", "b")])
+    >>> scores.shape, scores.dtype
+    ((2,), dtype('float32'))
+    >>> ranking = model.rank("a cat", ["a dog", "https://example.com/cat.jpg"])
+    >>> sorted(entry["corpus_id"] for entry in ranking), sorted(ranking[0])
+    ([0, 1], ['corpus_id', 'score'])
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import os
@@ -30,9 +32,15 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, ModelLoadError
+from omniembed.errors import ArgumentError, ConfigError, RemoteCodeError
 from omniembed.models.base import ModelBase
-from omniembed.models.scoring import ScoreRequest, is_singular_pair_input, order_ranking, run_predict
+from omniembed.processing.scores import (
+    Scoring,
+    as_pair_items,
+    finalize_scores,
+    is_singular_pair_input,
+    order_ranking,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +77,9 @@ class CrossEncoder(ModelBase):
     declare its own default: GenerativeScore's log-probabilities stay as they are).
 
     Example:
-        >>> model = CrossEncoder(folder, num_labels=1, max_length=256)          # doctest: +SKIP
-        >>> model.activation_fn, model.num_labels                               # doctest: +SKIP
-        (Sigmoid(), 1)
+        >>> model = CrossEncoder(reranker_folder, num_labels=1, max_length=64, device="cpu")
+        >>> model.activation_fn, model.num_labels, model.max_seq_length
+        (Sigmoid(), 1, 64)
     """
 
     model_type: ClassVar[str] = "CrossEncoder"
@@ -89,7 +97,7 @@ class CrossEncoder(ModelBase):
         **kwargs: Any,
     ) -> None:
         if len(args) > len(_POSITIONAL):
-            raise TypeError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
+            raise ArgumentError(f"CrossEncoder takes at most {len(_POSITIONAL) + 1} positional arguments.")
         given = {"num_labels": num_labels, "max_length": max_length, "activation_fn": activation_fn}
         for name, value in zip(_POSITIONAL, args):  # v5.3-and-earlier positional order
             logger.warning("Passing `%s` as a positional argument to CrossEncoder is deprecated. Please use "
@@ -132,8 +140,7 @@ class CrossEncoder(ModelBase):
 
     # -- loading --------------------------------------------------------------------------------------------
     def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:
-        from omniembed.backbones import loading
-        from omniembed.modules import LogitScore, Transformer
+        from omniembed.modules import LogitScore, Transformer, loading
         from omniembed.modules.generative_score import GenerativeScore, is_speech_seq2seq
 
         hub = {k: load_kwargs.get(k) for k in ("cache_dir", "trust_remote_code", "local_files_only", "token")}
@@ -173,17 +180,17 @@ class CrossEncoder(ModelBase):
 
     def _resolve_activation_fn(self, path: str) -> Callable | None:
         """Import a saved dotted path: ``torch.*`` always, anything else only with ``trust_remote_code``."""
-        if not (self._load_kwargs.get("trust_remote_code") or path.startswith("torch.")):
+        from omniembed.serialization.registry import import_path
+
+        try:
+            target = import_path(path, trust_remote_code=bool(self._load_kwargs.get("trust_remote_code")),
+                                 trusted_prefixes=("torch.",))
+        except RemoteCodeError:
             logger.warning(
                 "Activation function path '%s' is not trusted, using default activation function instead. Please "
                 "load the CrossEncoder with `trust_remote_code=True` to allow loading custom activation functions "
                 "via the configuration.", path)
             return None
-        module_name, _, attr = path.rpartition(".")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ModelLoadError(f"Could not import the activation function {path!r}: {exc}") from exc
         return target() if inspect.isclass(target) else target
 
     def _config_activation_fn(self) -> Callable | None:
@@ -248,12 +255,6 @@ class CrossEncoder(ModelBase):
         """True when ``inputs`` is one pair (a list/tuple whose first item is not a list/tuple)."""
         return is_singular_pair_input(inputs)
 
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for module in self:
-            accepted = getattr(module, "forward_kwargs", set())
-            features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
-        return features
-
     def predict(
         self,
         inputs: Any = None,
@@ -285,11 +286,12 @@ class CrossEncoder(ModelBase):
         failed pairs NaN (``return_failures=True`` returns ``(scores, failures)`` with each failure's index and
         reason), ``num_workers`` threads decode media ahead of the model, ``media`` overrides MediaOptions.
 
-        Example:
-            >>> model.predict([("a cat", "a photo of a cat"), ("a cat", "cat.jpg")])     # doctest: +SKIP
-            array([0.91, 0.87], dtype=float32)
-            >>> model.predict(("a cat", "a dog"))                                       # doctest: +SKIP
-            np.float32(0.12)
+        Example (a text reranker reads "cat.jpg" as text, as the reference does):
+            >>> model = CrossEncoder(reranker_folder, device="cpu")
+            >>> model.predict([("a cat", "a photo of a cat"), ("a cat", "cat.jpg")]).shape
+            (2,)
+            >>> type(model.predict(("a cat", "a dog"))).__name__
+            'float32'
         """
         if inputs is None and "sentences" in kwargs:
             logger.warning("The `sentences` argument was renamed and is now deprecated. Please use `inputs`.")
@@ -298,19 +300,28 @@ class CrossEncoder(ModelBase):
             logger.warning("The `activation_fct` argument was renamed and is now deprecated. Please use "
                            "`activation_fn`.")
             activation_fn = kwargs.pop("activation_fct")
-        if pool is not None or isinstance(device, (list, tuple)):
-            raise ConfigError("Multi-process scoring (pool=/device=[...]) is not available in this release.")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
-        request = ScoreRequest(
-            inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
-            show_progress_bar=show_progress_bar,
-            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
-            apply_softmax=bool(apply_softmax), convert_to_numpy=convert_to_numpy and not convert_to_tensor,
-            convert_to_tensor=convert_to_tensor, device=device, on_error=on_error, num_workers=num_workers,
-            media=media if media is not None else self.media, processing_kwargs=kwargs.get("processing_kwargs"),
+        devices = device if isinstance(device, (list, tuple)) else None
+        ctx = self.call_context(
+            prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
+            show_progress_bar=show_progress_bar, device=None if devices else device, on_error=on_error, media=media,
+            num_workers=num_workers, processing_kwargs=kwargs.get("processing_kwargs"),
         )
-        scores, failures = run_predict(self, request)
+        first = self[0]
+        task = Scoring(
+            modalities=tuple(self.modalities), scorer=first if hasattr(first, "preprocess_pairs") else None,
+            message_format=getattr(first, "message_format", "structured"), num_labels=self.num_labels,
+            activation_fn=activation_fn if activation_fn is not None else self.activation_fn,
+            apply_softmax=bool(apply_softmax),
+        )
+        singular = is_singular_pair_input(inputs)
+        items = as_pair_items(inputs, singular)
+        rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
+        scores = finalize_scores(rows, num_labels=task.num_labels, convert_to_numpy=convert_to_numpy and not
+                                 convert_to_tensor, convert_to_tensor=convert_to_tensor, device=ctx.device)
+        if singular:
+            scores = scores[0]
         return (scores, failures) if return_failures else scores
 
     def rank(
@@ -345,9 +356,11 @@ class CrossEncoder(ModelBase):
         the list still has one entry per document and ``top_k`` drops failures first. ``return_failures=True``
         returns ``(results, failures)``, each failure carrying the document's index and the reason.
 
-        Example:
-            >>> model.rank("a cat", ["a dog", "cat.jpg", "broken.jpg"], on_error="skip")   # doctest: +SKIP
-            [{'corpus_id': 1, 'score': 0.8}, {'corpus_id': 0, 'score': 0.1}, {'corpus_id': 2, 'score': nan}]
+        Example (a text reranker cannot score an explicit image: that document fails and goes last):
+            >>> model = CrossEncoder(reranker_folder, device="cpu")
+            >>> ranking = model.rank("a cat", ["a dog", {"image": "cat.jpg"}, "a cat"], on_error="skip")
+            >>> [entry["corpus_id"] for entry in ranking][-1], str(ranking[-1]["score"])
+            (1, 'nan')
         """
         documents = list(documents)  # a generator would be consumed by the pairs below
         if self.num_labels != 1:

@@ -1,10 +1,10 @@
 """SentenceTransformer: one ``encode()`` for text, images, audio, video and mixtures of them.
 
-Example:
+Example (``minilm_folder`` holds all-MiniLM-L6-v2; a hub id works the same):
     >>> from omniembed import SentenceTransformer
-    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")   # doctest: +SKIP
-    >>> emb = model.encode(["A man is eating food.", "A man is riding a horse."])  # doctest: +SKIP
-    >>> model.similarity(emb, emb).shape                                        # doctest: +SKIP
+    >>> model = SentenceTransformer(minilm_folder, device="cpu")
+    >>> emb = model.encode(["A man is eating food.", "A man is riding a horse."])
+    >>> model.similarity(emb, emb).shape
     torch.Size([2, 2])
 """
 
@@ -20,9 +20,11 @@ import torch
 from torch import nn
 
 from omniembed.errors import ConfigError
+from omniembed.inputs.detect import is_singular_input
 from omniembed.models.base import ModelBase
-from omniembed.models.encoding import EncodeRequest, run_encode
+from omniembed.processing.embeddings import Embedding, check_model_kwargs, finalize_embeddings
 from omniembed.util import similarity as sim
+from omniembed.util.quantization import check_precision
 
 logger = logging.getLogger(__name__)
 
@@ -112,24 +114,42 @@ class SentenceTransformer(ModelBase):
         like a media path but names no file is embedded as text, as in the reference, and named in one warning per
         call (``MediaOptions(missing_files="text" | "warn" | "error")``; "error" fails those items instead).
 
-        Example:
-            >>> emb, failures = model.encode(["a cat", "missing.jpg"], on_error="skip",   # doctest: +SKIP
-            ...                              return_failures=True)
+        Example (a text model cannot embed an explicit image: that item fails, the others are embedded):
+            >>> model = SentenceTransformer(minilm_folder, device="cpu")
+            >>> emb, failures = model.encode(["a cat", {"image": "cat.jpg"}], on_error="skip", return_failures=True)
+            >>> emb.shape, [failure.index for failure in failures]
+            ((2, 384), [1])
         """
-        if pool is not None or isinstance(device, (list, tuple)):
-            raise ConfigError("Multi-process encoding (pool=/device=[...]) is not available in this release.")
         if chunk_size is not None and chunk_size < 1:
             raise ConfigError(f"chunk_size must be a positive integer, got {chunk_size}.")
-        request = EncodeRequest(
-            inputs=inputs, prompt=self.resolve_prompt(prompt, prompt_name), batch_size=batch_size,
-            show_progress_bar=show_progress_bar, output_value=output_value, precision=precision,
-            convert_to_numpy=convert_to_numpy, convert_to_tensor=convert_to_tensor, device=device,
-            normalize_embeddings=normalize_embeddings,
-            truncate_dim=truncate_dim if truncate_dim is not None else self.truncate_dim,
-            on_error=on_error, num_workers=num_workers, media=media if media is not None else self.media,
-            model_kwargs=kwargs,
+        devices = device if isinstance(device, (list, tuple)) else None
+        prompt = self.resolve_prompt(prompt, prompt_name)
+        check_precision(precision, allow_none=True)
+        check_model_kwargs(self, kwargs)
+        if convert_to_tensor:
+            convert_to_numpy = False
+        if output_value != "sentence_embedding":
+            convert_to_numpy = convert_to_tensor = False
+        ctx = self.call_context(
+            prompt=prompt, batch_size=batch_size, show_progress_bar=show_progress_bar,
+            device=None if devices else device, on_error=on_error, media=media, num_workers=num_workers,
+            processing_kwargs=kwargs.get("processing_kwargs"),
+            forward_kwargs={k: v for k, v in kwargs.items() if k != "processing_kwargs"},
         )
-        embeddings, failures = run_encode(self, request)
+        task = Embedding(
+            modalities=tuple(self.modalities), owner=f"{type(self).__name__} model", output_value=output_value,
+            truncate_dim=truncate_dim if truncate_dim is not None else self.truncate_dim,
+            normalize_embeddings=normalize_embeddings,
+        )
+        singular = is_singular_input(inputs)
+        items = [inputs] if singular else list(inputs)
+        rows, failures = self.run(ctx, task, items, pool=pool, devices=devices, chunk_size=chunk_size)
+        embeddings = finalize_embeddings(
+            rows, output_value=output_value, precision=precision, convert_to_numpy=convert_to_numpy,
+            convert_to_tensor=convert_to_tensor, width=self.get_embedding_dimension(), dtype=self.dtype,
+        )
+        if singular:
+            embeddings = embeddings[0]
         return (embeddings, failures) if return_failures else embeddings
 
     def encode_query(self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any):
@@ -148,12 +168,6 @@ class SentenceTransformer(ModelBase):
 
     def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
         return self[0].preprocess(inputs, prompt, **kwargs)
-
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for module in self:
-            accepted = getattr(module, "forward_kwargs", set())
-            features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
-        return features
 
     # -- similarity -----------------------------------------------------------------------------------------
     @property

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 import torch
@@ -75,6 +76,16 @@ class Module(nn.Module):
         for tensor in self.parameters():
             return tensor.device
         return torch.device("cpu")
+
+
+def run_stack(modules: Iterable[nn.Module], features: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Call each module in turn (``module(features)``, so forward hooks and ``torch.compile`` apply) with the
+    call's keyword arguments it declares in ``forward_kwargs``. The one forward of SentenceTransformer,
+    CrossEncoder and every Router route."""
+    for module in modules:
+        accepted = getattr(module, "forward_kwargs", ())
+        features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
+    return features
 
 
 def write_json(path: str, data: Any) -> None:

@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 import os
@@ -31,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, ModelLoadError
+from omniembed.errors import ConfigError, RemoteCodeError
 from omniembed.modules.base import Module, load_state_dict, read_json
 
 logger = logging.getLogger(__name__)
@@ -49,14 +48,12 @@ def activation_path(activation: Any) -> str:
 
 def load_activation(path: str, *, trust_remote_code: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
     """Build the activation named by a saved config (see the module docstring for what is trusted)."""
-    trusted = trust_remote_code or path.startswith("torch.")
-    target: Any = None
-    if trusted:
-        module_name, _, attr = path.rpartition(".")
-        try:
-            target = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ModelLoadError(f"Could not import the activation function {path!r}: {exc}") from exc
+    from omniembed.serialization.registry import import_path
+
+    try:
+        target = import_path(path, trust_remote_code=trust_remote_code, trusted_prefixes=("torch.",))
+    except RemoteCodeError:
+        target = None
     is_module_class = inspect.isclass(target) and issubclass(target, nn.Module)
     if not trust_remote_code and not is_module_class:
         # Plain torch functions are refused too: only module classes are instantiated without arguments.

@@ -12,11 +12,13 @@ A ``prompt`` becomes Whisper's previous-context prompt (``<|startofprev|> prompt
 The model and its processor are saved in the root folder with ``generative_score_config.json``; the reference
 library has no such module, so such a folder loads in omniembed only.
 
-Example:
+Example (``whisper_folder`` holds Whisper tiny.en; ``hello.wav`` says "Hello world, this is a test…"):
+    >>> import os
     >>> from omniembed import CrossEncoder
-    >>> model = CrossEncoder(whisper_full_folder)                       # doctest: +SKIP
-    >>> model.rank("hello.wav", ["Hello world.", "The stock market fell."])   # doctest: +SKIP
-    [{'corpus_id': 0, 'score': -0.41...}, {'corpus_id': 1, 'score': -5.7...}]
+    >>> model = CrossEncoder(whisper_folder, device="cpu")
+    >>> hello = os.path.join(speech_folder, "hello.wav")
+    >>> [entry["corpus_id"] for entry in model.rank(hello, ["The stock market fell.", "Hello world."])]
+    [1, 0]
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from omniembed.backbones import loading
 from omniembed.errors import ConfigError, UnsupportedModalityError
+from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json, write_json
 
 CONFIG_NAME = "generative_score_config.json"
@@ -80,8 +82,8 @@ class GenerativeScore(Module):
                                           hub_kwargs=hub)
         kwargs = {"dtype": torch.float32, **(model_kwargs or {})}  # fp32 unless asked, as for Transformer
         # strict: a checkpoint that does not match would score with random weights, silently.
-        self.auto_model = loading._from_pretrained(AutoModelForSpeechSeq2Seq, model_name_or_path, self.config, kwargs,
-                                                   hub, strict=True)
+        self.auto_model = loading.from_pretrained_checked(AutoModelForSpeechSeq2Seq, model_name_or_path, self.config,
+                                                          kwargs, hub, strict=True)
         self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
                                                 hub_kwargs=hub)
         if getattr(self.processor, "feature_extractor", None) is None or self.tokenizer is self.processor:
@@ -115,7 +117,7 @@ class GenerativeScore(Module):
     def sampling_rate(self) -> int:
         return int(self.processor.feature_extractor.sampling_rate)
 
-    def media_hints(self) -> dict[str, Any]:
+    def media_hints(self, modality: Any = None, processing_kwargs: dict | None = None) -> dict[str, Any]:
         """What ``inputs.load_item`` should produce for this model: audio at the feature extractor's rate."""
         return {"sampling_rate": self.sampling_rate}
 

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from omniembed.errors import ConfigError
+from omniembed.errors import ArgumentError, ConfigError
 from omniembed.modules.base import Module, read_json
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Pooling(Module):
         if legacy_kwargs:
             unknown = sorted(k for k in legacy_kwargs if k not in LEGACY_FLAGS and k != "word_embedding_dimension")
             if unknown:
-                raise TypeError(f"Pooling() got unexpected keyword argument(s) {unknown}")
+                raise ArgumentError(f"Pooling() got unexpected keyword argument(s) {unknown}")
             warnings.warn(
                 "The pooling_mode_* / word_embedding_dimension arguments of Pooling are deprecated; pass "
                 "embedding_dimension and pooling_mode (a mode or a tuple of modes) instead.",

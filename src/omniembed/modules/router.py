@@ -40,34 +40,21 @@ from typing import Any, ClassVar
 from torch import nn
 
 from omniembed.errors import ConfigError, ModelLoadError
-from omniembed.modules.base import Module, read_json
+from omniembed.modality import MODALITIES, Modality, modality_key, normalize_modality
+from omniembed.modules.base import Module, read_json, run_stack
 
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "router_config.json"
 LEGACY_CONFIG_NAME = "config.json"  # Asym
-MODALITY_NAMES = frozenset({"text", "image", "audio", "video", "message"})
 # Dict keys that mark a real input (multimodal dict, chat message, raw audio/video), not a legacy task key.
-INPUT_DICT_KEYS = MODALITY_NAMES | {"role", "content", "array", "sampling_rate", "video_metadata"}
+INPUT_DICT_KEYS = frozenset(MODALITIES) | {"role", "content", "array", "sampling_rate", "video_metadata"}
 
-Modality = str | tuple[str, ...]
 RouteKey = tuple[str | None, Modality | None]
 
 
-def normalize_modality(modality: Any) -> Modality | None:
-    """Tuples (or ``"a+b"`` strings) become sorted tuples, the form route keys are compared in."""
-    if modality is None:
-        return None
-    if isinstance(modality, str):
-        return tuple(sorted(modality.split("+"))) if "+" in modality else modality
-    if isinstance(modality, (tuple, list)):
-        parts = tuple(sorted(str(m) for m in modality))
-        return parts[0] if len(parts) == 1 else parts
-    raise ConfigError(f"Invalid modality in a route mapping: {modality!r}.")
-
-
 def format_modality(modality: Modality | None) -> str | None:
-    return "+".join(modality) if isinstance(modality, tuple) else modality
+    return None if modality is None else modality_key(modality)
 
 
 def parse_route_key(key: Any) -> RouteKey:
@@ -191,11 +178,20 @@ class Router(Module):
                               f"Available routes: {list(self.sub_modules)}")
         return route
 
+    def route_start(self, task: str | None, modality: Any) -> nn.Module:
+        """The first module of the route a batch with this task and modality takes (the one that prepares it)."""
+        route = self.resolve_route(task, modality)
+        modules = self.sub_modules[route]
+        if len(modules) == 0 or not hasattr(modules[0], "preprocess"):
+            first = type(modules[0]).__name__ if len(modules) else "nothing"
+            raise ConfigError(f"Route '{route}' starts with {first}, which cannot preprocess inputs.")
+        return modules[0]
+
     # -- preprocess / forward -------------------------------------------------------------------------------
     def preprocess(self, inputs: list[Any], prompt: str | None = None, *, task: str | None = None,
                    modality: Any = None, **kwargs: Any) -> dict[str, Any]:
         """Prepare a batch with the chosen route's first module; records ``task`` / ``modality`` in the features."""
-        if task is None and inputs and all(isinstance(x, dict) for x in inputs):
+        if task is None and isinstance(inputs, list) and inputs and all(isinstance(x, dict) for x in inputs):
             keys = {key for item in inputs for key in item}
             if keys and not keys & INPUT_DICT_KEYS:  # legacy Asym input: [{"query": "text"}, ...]
                 if len(keys) > 1:
@@ -206,19 +202,29 @@ class Router(Module):
                     )
                 task = keys.pop()
                 inputs = [item[task] for item in inputs]
-        if modality is None:
+        if modality is None and isinstance(inputs, list):
             modality = _guess_modality(inputs)
-        route = self.resolve_route(task, modality)
-        modules = self.sub_modules[route]
-        if len(modules) == 0 or not hasattr(modules[0], "preprocess"):
-            first = type(modules[0]).__name__ if len(modules) else "nothing"
-            raise ConfigError(f"Route '{route}' starts with {first}, which cannot preprocess inputs.")
         extra = {"modality": modality} if modality is not None else {}
-        features = modules[0].preprocess(inputs, prompt=prompt, **extra, **kwargs)
+        features = self.route_start(task, modality).preprocess(inputs, prompt=prompt, **extra, **kwargs)
         features["task"] = task
         if modality is not None:
             features["modality"] = modality
         return features
+
+    def pretokenize(self, texts: list[Any], prompt: str | None = None, *, task: str | None = None,
+                    **kwargs: Any) -> Any:
+        """The text route's ``pretokenize`` (see ``Transformer.pretokenize``); None when it has none."""
+        start = self.route_start(task, "text")
+        return start.pretokenize(texts, prompt, **kwargs) if hasattr(start, "pretokenize") else None
+
+    def media_hints(self, modality: Any = None, processing_kwargs: dict | None = None) -> dict[str, Any]:
+        """The loader hints of the first route whose first module takes ``modality`` (an image route's image size
+        applies to images, an audio route's sampling rate to audio)."""
+        for first in self._first_modules():
+            takes = modality is None or modality in getattr(first, "modalities", ["text"])
+            if takes and hasattr(first, "media_hints"):
+                return first.media_hints(modality, processing_kwargs)
+        return {}
 
     def tokenize(self, texts: list[Any], **kwargs: Any) -> dict[str, Any]:
         """The pre-multimodal name of :meth:`preprocess`."""
@@ -229,11 +235,7 @@ class Router(Module):
         task = features.get("task") if task is None else task
         modality = features.get("modality") if modality is None else modality
         route = self.resolve_route(task, modality)
-        kwargs = {**kwargs, "task": task, "modality": modality}
-        for module in self.sub_modules[route]:
-            accepted = getattr(module, "forward_kwargs", set())
-            features = module(features, **{k: v for k, v in kwargs.items() if k in accepted})
-        return features
+        return run_stack(self.sub_modules[route], features, {**kwargs, "task": task, "modality": modality})
 
     # -- introspection --------------------------------------------------------------------------------------
     def _first_modules(self) -> list[nn.Module]:
@@ -378,7 +380,7 @@ def _guess_modality(inputs: list[Any]) -> Modality | None:
         is_pair = isinstance(item, (tuple, list)) and item and all(isinstance(x, str) for x in item)
         if isinstance(item, str) or is_pair:
             kinds.add("text")
-        elif isinstance(item, dict) and item and set(item) <= MODALITY_NAMES:
+        elif isinstance(item, dict) and item and set(item) <= set(MODALITIES):
             kinds.add(normalize_modality(tuple(item)))
         elif isinstance(item, list) and item and all(isinstance(x, dict) and "role" in x for x in item):
             kinds.add("message")

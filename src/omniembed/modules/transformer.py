@@ -1,15 +1,20 @@
 """The Transformer module: a Hugging Face model + its processor, for every modality the pair supports.
 
-It prepares decoded items (``str``, RGB PIL images, :class:`~omniembed.inputs.AudioClip`…) into tensors and
-calls the model method named by ``modality_config`` for that modality, writing ``token_embeddings`` (a
-Pooling module follows) or ``sentence_embedding`` (dual encoders that pool themselves). Folder format:
-the HF files plus ``sentence_bert_config.json``, as the reference library writes them.
+It prepares decoded items (``str``, RGB PIL images, :class:`~omniembed.inputs.AudioClip`…) into tensors through
+the family helpers of :mod:`omniembed.families`, and calls the model method named by ``modality_config`` for that
+modality, writing ``token_embeddings`` (a Pooling module follows) or ``sentence_embedding`` (dual encoders that
+pool themselves). The model comes from the ``backend``'s loader (:mod:`omniembed.modules.loading`); ``forward``
+only relies on its transformers call convention. Folder format: the HF files plus ``sentence_bert_config.json``,
+as the reference library writes them.
 
 Example:
     >>> from omniembed.modules import Transformer
-    >>> t = Transformer(minilm_folder)                      # doctest: +SKIP
-    >>> t.modalities, t.get_word_embedding_dimension()      # doctest: +SKIP
+    >>> t = Transformer(minilm_folder)
+    >>> t.modalities, t.get_word_embedding_dimension()
     (['text'], 384)
+    >>> features = t.preprocess(["a cat", "a photo of a dog"])
+    >>> features["input_ids"].shape, features["modality"]
+    (torch.Size([2, 7]), 'text')
 """
 
 from __future__ import annotations
@@ -22,14 +27,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from omniembed.backbones import audio, loading, text, vision
-from omniembed.backbones.modalities import (
-    family_processing_defaults,
-    infer_modality_config,
-    modality_key,
-    parse_modality_key,
-)
 from omniembed.errors import ConfigError, UnsupportedModalityError
+from omniembed.families import audio, chat, combined, text, video, vision
+from omniembed.families.modalities import family_processing_defaults, infer_modality_config
+from omniembed.families.processing_kwargs import ProcessingKwargs
+from omniembed.modality import Modality, modality_key, parse_modality_key, supports
+from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
 
 logger = logging.getLogger(__name__)
@@ -38,11 +41,7 @@ CONFIG_NAME = "sentence_bert_config.json"
 LEGACY_CONFIG_NAMES = [CONFIG_NAME] + [
     f"sentence_{name}_config.json" for name in ("roberta", "distilbert", "camembert", "albert", "xlm-roberta", "xlnet")
 ]
-DEFAULT_PROCESSING_KWARGS: dict[str, dict] = {
-    "common": {"return_tensors": "pt"},
-    "text": {"padding": True, "truncation": "longest_first"},
-    "audio": {"padding": True},
-}
+__all__ = ["Transformer"]
 
 
 class Transformer(Module):
@@ -73,8 +72,6 @@ class Transformer(Module):
         **unused: Any,
     ) -> None:
         super().__init__()
-        if backend != "torch":
-            raise ConfigError(f"Unsupported backend '{backend}'. omniembed currently runs the 'torch' backend.")
         if modality_config is not None and module_output_name is None:
             raise ConfigError(
                 "Loading the Transformer module with a custom modality_config requires also providing "
@@ -87,8 +84,9 @@ class Transformer(Module):
         self.processing_kwargs = processing_kwargs or {}
         self.config = loading.load_config(model_name_or_path, config_kwargs={"use_cache": False, **(config_kwargs or {})},
                                           hub_kwargs=hub)
+        self.backend = backend
         self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
-                                             model_kwargs=model_kwargs or {}, hub_kwargs=hub)
+                                             model_kwargs=model_kwargs or {}, hub_kwargs=hub, backend=backend)
         self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
                                                 hub_kwargs=hub)
         # from_pretrained ignores image-size caps such as max_pixels for some processors (transformers #41955)
@@ -100,6 +98,7 @@ class Transformer(Module):
         self.module_output_name = module_output_name
         self.max_seq_length = max_seq_length if max_seq_length is not None else self._default_max_length()
         self._prompt_lengths: dict[str, int] = {}
+        self._accepted_inputs: dict[str, set[str] | None] = {}  # per model method: the keyword inputs it names
 
     # -- introspection --------------------------------------------------------------------------------------
     @property
@@ -107,8 +106,13 @@ class Transformer(Module):
         return getattr(self.processor, "tokenizer", self.processor)
 
     @property
-    def modalities(self) -> list[str | tuple[str, ...]]:
+    def modalities(self) -> list[Modality]:
         return [parse_modality_key(k) for k in self.modality_config]
+
+    @property
+    def message_format(self) -> str:
+        """The chat template's message format: ``structured`` (typed content items) or ``flat`` (strings)."""
+        return (self.modality_config.get("message") or {}).get("format", "structured")
 
     def _default_max_length(self) -> int | None:
         limit = getattr(self.tokenizer, "model_max_length", None)
@@ -141,65 +145,84 @@ class Transformer(Module):
         return self.get_word_embedding_dimension() if self.module_output_name == "sentence_embedding" else None
 
     # -- preprocessing --------------------------------------------------------------------------------------
-    def call_kwargs(self, modality: str, processing_kwargs: dict | None = None) -> dict:
-        """Processor kwargs for one modality: defaults < saved ``processing_kwargs`` < per-call ones."""
-        merged: dict[str, dict] = {k: dict(v) for k, v in DEFAULT_PROCESSING_KWARGS.items()}
-        for layer in (getattr(self, "_family_kwargs", {}), self.processing_kwargs, processing_kwargs or {}):
-            for key, value in layer.items():
-                merged[key] = {**merged.get(key, {}), **(value or {})}
-        if modality == "common":
-            return {k: v for k, v in merged.get("common", {}).items() if v is not None}
-        # a None value removes a default (e.g. {"text": {"truncation": None}})
-        return {k: v for k, v in {**merged.get("common", {}), **merged.get(modality, {})}.items() if v is not None}
+    def processing_kwargs_for(self, processing_kwargs: dict | None = None) -> ProcessingKwargs:
+        """The processor options of a call: defaults < the family's < saved ``processing_kwargs`` < per-call ones."""
+        return ProcessingKwargs.resolve(self._family_kwargs, self.processing_kwargs, processing_kwargs)
 
     def preprocess(
         self,
-        inputs: list[Any],
+        inputs: list[Any] | text.TokenRows,
         prompt: str | None = None,
         *,
-        modality: str | tuple[str, ...] = "text",
+        modality: Modality = "text",
         processing_kwargs: dict | None = None,
         **unused: Any,
     ) -> dict[str, Any]:
-        """Decoded items of one modality → model-ready features (``modality`` and ``prompt_length`` included)."""
+        """Decoded items of one modality → model-ready features (``modality`` and ``prompt_length`` included).
+
+        The rules (the reference's, §6): a module whose ``modality_config`` has ``message`` turns **every** batch
+        into chat messages (a prompt becomes the system message); otherwise each modality goes through its own
+        part of the processor, and a prompt on a non-text input is ignored. ``inputs`` may also be
+        :class:`~omniembed.families.text.TokenRows`: texts this call already tokenised (see :meth:`pretokenize`).
+        """
         key = modality_key(modality)
-        if key not in self.modality_config and not self._via_messages(modality):
+        if key not in self.modality_config and not (isinstance(modality, tuple) and supports(self.modalities, modality)):
             raise UnsupportedModalityError(
                 f"Modality '{key}' is not supported by this Transformer module. Supported modalities: "
                 f"{', '.join(modality_key(m) for m in self.modalities)}."
             )
-        if key == "text" and "message" not in self.modality_config:
-            features = text.tokenize(
-                self.tokenizer, text.apply_prompt(inputs, prompt), max_length=self.max_seq_length,
-                do_lower_case=self.do_lower_case, call_kwargs=self.call_kwargs("text", processing_kwargs),
-            )
-            if prompt:
-                features["prompt_length"] = self._prompt_length(prompt)
-        else:
-            from omniembed.backbones import media
-
-            features = media.preprocess(self, inputs, modality, prompt=prompt, processing_kwargs=processing_kwargs)
+        kwargs = self.processing_kwargs_for(processing_kwargs)
+        processor = self.processor
+        if isinstance(inputs, text.TokenRows):
+            features = inputs.collate()
+        elif "message" in self.modality_config:
+            conversations = [chat.to_messages(item, modality, fmt=self.message_format) for item in inputs]
+            features = chat.render_messages(processor, conversations, kwargs, fmt=self.message_format,
+                                            max_length=self.max_seq_length, prompt=prompt)
+        elif modality == "text":
+            features = text.tokenize(self.tokenizer, text.apply_prompt(inputs, prompt), max_length=self.max_seq_length,
+                                     do_lower_case=self.do_lower_case, options=kwargs.for_modality("text"))
+        elif modality == "image":
+            features = vision.prepare_images(vision.image_processor_of(processor), inputs, kwargs)
+        elif modality == "audio":
+            features = audio.prepare_audio(audio.feature_extractor_of(processor), self.auto_model, inputs, kwargs)
+        elif modality == "video":
+            features = video.prepare_video(vision.image_processor_of(processor), inputs, kwargs,
+                                           frames_needed=video.required_frames(self.auto_model))
+        else:  # a combination, on a model that takes it in one forward pass without a chat template
+            features = combined.prepare_combined(processor, self.auto_model, inputs, modality, kwargs, prompt=prompt,
+                                                 max_length=self.max_seq_length)
+        if prompt and modality == "text" and "message" not in self.modality_config:
+            features["prompt_length"] = self._prompt_length(prompt)
         features["modality"] = modality
         return features
 
-    def _via_messages(self, modality: str | tuple[str, ...]) -> bool:
-        """Combined inputs whose every part is supported go through the chat template when the model has one."""
-        from omniembed.inputs.detect import supports
+    def pretokenize(self, texts: list[Any], prompt: str | None = None, *, processing_kwargs: dict | None = None,
+                    **unused: Any) -> text.TokenizedTexts | None:
+        """Tokenise a call's plain texts (or text pairs) once, unpadded, as :meth:`preprocess` would: their lengths
+        sort the batches, and a batch of them (``TokenRows``) is only padded. None when this module cannot (chat
+        models, slow tokenizers, options the padder does not reproduce): the texts are then tokenised per batch."""
+        if "message" in self.modality_config or "text" not in self.modality_config:
+            return None
+        options = self.processing_kwargs_for(processing_kwargs).for_modality("text")
+        return text.tokenize_unpadded(self.tokenizer, text.apply_prompt(texts, prompt), max_length=self.max_seq_length,
+                                      do_lower_case=self.do_lower_case, options=options)
 
-        return isinstance(modality, tuple) and supports(self.modalities, modality)
+    def render_messages(self, conversations: list[list[dict[str, Any]]], *, prompt: str | None = None,
+                        add_generation_prompt: bool = False, processing_kwargs: dict | None = None) -> dict[str, Any]:
+        """Conversations (decoded media inside) → features through the chat template (see
+        :func:`omniembed.families.chat.render_messages`)."""
+        return chat.render_messages(self.processor, conversations, self.processing_kwargs_for(processing_kwargs),
+                                    fmt=self.message_format, max_length=self.max_seq_length, prompt=prompt,
+                                    add_generation_prompt=add_generation_prompt)
 
-    def media_hints(self, processing_kwargs: dict | None = None) -> dict[str, Any]:
+    def media_hints(self, modality: Modality | None = None, processing_kwargs: dict | None = None) -> dict[str, Any]:
         """What ``inputs.load_item`` should produce for this model: ``image_size`` (the shortest side the image
         processor needs, so large JPEGs decode at reduced scale), ``sampling_rate`` (the feature extractor's) and
         ``video_sampling`` (e.g. exactly 8 frames for X-CLIP; the reference's ``processing_kwargs={"video":
-        {"num_frames" | "fps" | "do_sample_frames"}}``, saved or per call, choose it for other models).
-
-        Example:
-            >>> Transformer(xclip_folder).media_hints()["video_sampling"].num_frames   # doctest: +SKIP
-            8
+        {"num_frames" | "fps" | "do_sample_frames"}}``, saved or per call, choose it for other models). A text
+        model needs none. ``modality`` is the modality being loaded (a Router picks its route by it).
         """
-        from omniembed.backbones import video
-
         hints: dict[str, Any] = {}
         image_size = vision.shortest_side_needed(vision.image_processor_of(self.processor))
         if image_size:
@@ -207,25 +230,11 @@ class Transformer(Module):
         extractor = audio.feature_extractor_of(self.processor)
         if getattr(extractor, "sampling_rate", None):
             hints["sampling_rate"] = int(extractor.sampling_rate)
-        sampling = video.sampling_for(self, self.call_kwargs("video", processing_kwargs))
+        video_options = self.processing_kwargs_for(processing_kwargs).for_modality("video")
+        sampling = video.sampling_for(self.auto_model, self.processor, video_options)
         if sampling is not None:
             hints["video_sampling"] = sampling
         return hints
-
-    def token_lengths(self, texts: list[str] | list[tuple[str, str]]) -> list[int] | None:
-        """Token counts of texts or of (a, b) pairs, truncated as preprocess will, so batches can be sorted by
-        real length (less padding). None when counting would cost more than it saves (slow tokenizers)."""
-        tokenizer = self.tokenizer
-        if not getattr(tokenizer, "is_fast", False) or not texts:
-            return None
-        kwargs = {"add_special_tokens": True, "truncation": self.max_seq_length is not None,
-                  "max_length": self.max_seq_length}
-        if isinstance(texts[0], tuple):
-            firsts, seconds = zip(*texts)
-            encoded = tokenizer(list(firsts), list(seconds), **kwargs)
-        else:
-            encoded = tokenizer(list(texts), **kwargs)
-        return [len(ids) for ids in encoded["input_ids"]]
 
     def _prompt_length(self, prompt: str) -> int:
         if prompt not in self._prompt_lengths:
@@ -237,7 +246,7 @@ class Transformer(Module):
         key = modality_key(features.get("modality", "text"))
         spec = self.modality_config.get(key) or self.modality_config["message"]  # combined inputs on chat models
         rows = features.pop(audio.ROWS_KEY, None)
-        if rows is not None:  # padding-sensitive audio encoders: one clip per pass (see backbones.audio)
+        if rows is not None:  # padding-sensitive audio encoders: one clip per pass (see families.audio)
             outputs = [self._call(spec, row) for row in rows]
             value = _pad_rows([_as_tokens(_walk(o, spec["method_output_name"])) for o in outputs])
             output = outputs[0]
@@ -249,11 +258,15 @@ class Transformer(Module):
         return features
 
     def _call(self, spec: dict[str, Any], features: dict[str, Any]) -> Any:
-        method = self.auto_model if spec["method"] == "forward" else getattr(self.auto_model, spec["method"], None)
+        """The one place the backbone runs: the ``modality_config`` method with the features it names."""
+        name = spec["method"]
+        method = self.auto_model if name == "forward" else getattr(self.auto_model, name, None)
         if method is None:
-            raise ConfigError(f"Model does not have the requested '{spec['method']}' method")
+            raise ConfigError(f"Model does not have the requested '{name}' method")
         # Only the method's named inputs: transformers' **kwargs swallow anything else and pass it to every layer.
-        accepted = _accepted_kwargs(method)
+        if name not in self._accepted_inputs:
+            self._accepted_inputs[name] = _accepted_kwargs(method)
+        accepted = self._accepted_inputs[name]
         model_inputs = {k: v for k, v in features.items() if torch.is_tensor(v) and (accepted is None or k in accepted)}
         if accepted is None or "return_dict" in accepted:
             model_inputs["return_dict"] = True

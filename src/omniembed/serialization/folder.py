@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from omniembed.errors import ModelLoadError, OmniEmbedError
+from omniembed.errors import MissingDependencyError, ModelLoadError, OmniEmbedError
 from omniembed.modules.base import read_json, write_json
 from omniembed.serialization import registry
 from omniembed.serialization.preflight import module_folder
@@ -74,9 +74,9 @@ def _check_requirements(requirements: dict[str, str]) -> None:
         try:
             installed = importlib.metadata.version(requirement.name)
         except importlib.metadata.PackageNotFoundError:
-            raise ImportError(f"This model requires {requirement}, which is not installed.") from None
+            raise MissingDependencyError(f"This model requires {requirement}, which is not installed.") from None
         if installed not in requirement.specifier:
-            raise ImportError(f"This model requires {requirement}, but {installed} is installed.")
+            raise MissingDependencyError(f"This model requires {requirement}, but {installed} is installed.")
 
 
 def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any) -> list[torch.nn.Module]:

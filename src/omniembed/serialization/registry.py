@@ -3,19 +3,27 @@
 Folders saved by the reference library name its classes (``sentence_transformers.base.modules.transformer.
 Transformer``, older ``sentence_transformers.models.Pooling``…). We map every such path to our own class, and
 write the reference's current path when saving, so both libraries read each other's folders. Any other class
-path is remote code: it is imported only with ``trust_remote_code=True``.
+path is remote code: :func:`import_path`, the one function that imports a dotted path read from a model folder
+(module types, activation functions), imports it only with ``trust_remote_code=True``.
 
 Example:
-    >>> from omniembed.serialization.registry import module_class
+    >>> from omniembed.serialization.registry import import_path, module_class
     >>> module_class("sentence_transformers.models.Pooling").__name__
     'Pooling'
+    >>> import_path("torch.nn.modules.activation.Tanh", trusted_prefixes=("torch.",)).__name__
+    'Tanh'
+    >>> import_path("os.system")
+    Traceback (most recent call last):
+    ...
+    omniembed.errors.RemoteCodeError: 'os.system' names code outside omniembed and torch; importing it would run ...
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-from omniembed.errors import RemoteCodeError
+from omniembed.errors import ModelLoadError, RemoteCodeError
 
 # our class (module:attr) → the path the current reference writes
 _CLASSES: dict[str, str] = {
@@ -60,6 +68,25 @@ def _import(spec: str):
     return getattr(importlib.import_module(module_name), attr)
 
 
+def import_path(path: str, *, trust_remote_code: bool = False, trusted_prefixes: tuple[str, ...] = (),
+                untrusted_message: str | None = None) -> Any:
+    """The object a dotted path from a model folder names (``package.module.Name``).
+
+    A path outside ``trusted_prefixes`` names code the folder chose, so it is imported only with
+    ``trust_remote_code``; otherwise :class:`~omniembed.errors.RemoteCodeError` (``untrusted_message`` words it).
+    A path that does not import is a :class:`~omniembed.errors.ModelLoadError`.
+    """
+    if not (trust_remote_code or path.startswith(trusted_prefixes)):
+        raise RemoteCodeError(untrusted_message or (
+            f"{path!r} names code outside omniembed and torch; importing it would run code chosen by the model "
+            "folder. Pass trust_remote_code=True if you trust its source."))
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ModelLoadError(f"Could not import {path!r}: {exc}") from exc
+
+
 def module_class(type_path: str, *, trust_remote_code: bool = False) -> type:
     """The class to build for a ``modules.json`` ``type`` entry."""
     ours = _ALIASES.get(type_path)
@@ -70,16 +97,9 @@ def module_class(type_path: str, *, trust_remote_code: bool = False) -> type:
         for alias, target in _ALIASES.items():
             if alias.endswith("." + leaf) or target.endswith(":" + leaf):
                 return _import(target)
-    if not trust_remote_code:
-        raise RemoteCodeError(
-            f"Module type {type_path!r} is not an omniembed or sentence-transformers module; loading it would "
-            "import and run code named by the model folder. Pass trust_remote_code=True if you trust its source."
-        )
-    module_name, _, attr = type_path.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise RemoteCodeError(f"Could not import module type {type_path!r}: {exc}") from exc
+    return import_path(type_path, trust_remote_code=trust_remote_code, untrusted_message=(
+        f"Module type {type_path!r} is not an omniembed or sentence-transformers module; loading it would import "
+        "and run code named by the model folder. Pass trust_remote_code=True if you trust its source."))
 
 
 def reference_type(module: object) -> str:
