@@ -35,6 +35,7 @@ from fuzz.common import MASTER_SEED, Context, classify_error
 from fuzz.common import guard as _guard
 from fuzz.common import weird_array as _weird_array
 from fuzz.common import weird_string as _weird_string
+from fuzz.documents import DOCUMENT_ENTRY_POINTS
 from fuzz.model_entries import MODEL_ENTRIES, MODEL_ENTRY_POINTS, build_models
 from fuzz.mutate import random_bytes
 from fuzz.selftest import SELFTEST_ENTRIES
@@ -47,12 +48,12 @@ def _make_sniff(rng: random.Random, ctx: Context) -> bytes:
 
 
 def _run_sniff(data: bytes, ctx: Context) -> str:
-    from omniembed.inputs import sniff_media
+    from omniembed.inputs.sniff import sniff_media
 
     outcome, found = _guard(lambda: sniff_media(data))
     if outcome != "ok":
         return outcome  # sniffing must never raise at all: even a typed error is a finding here
-    if found is not None and (not isinstance(found, tuple) or found[0] not in ("image", "audio", "video")):
+    if found is not None and (not isinstance(found, tuple) or found[0] not in ("image", "audio", "video", "document")):
         return f"BAD:sniff returned {found!r}"
     return f"ok:{found[0] if found else 'none'}"
 
@@ -256,7 +257,9 @@ ENTRY_POINTS: dict[str, tuple[Callable, Callable]] = {
     "isolated": (_make_isolated, _run_isolated),
 }
 
-# The model entry points (fuzz.model_entries) and the self-tests (fuzz.selftest) live in their own modules.
+# PDFs (fuzz.documents), the model entry points (fuzz.model_entries) and the self-tests (fuzz.selftest) live in
+# their own modules.
+ENTRY_POINTS.update(DOCUMENT_ENTRY_POINTS)
 ENTRY_POINTS.update(MODEL_ENTRY_POINTS)
 ENTRY_POINTS.update(SELFTEST_ENTRIES)
 __all__ += ["MODEL_ENTRIES", "SELFTEST_ENTRIES", "build_models"]

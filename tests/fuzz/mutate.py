@@ -92,12 +92,13 @@ GENERIC: tuple[Callable[[bytearray, random.Random], None], ...] = (
 
 
 
-def mutate(seed: bytes, rng: random.Random, *, splice_with: bytes | None = None) -> bytes:
-    """One to four edits of ``seed``; format-aware edits are tried first half of the time."""
+def mutate(seed: bytes, rng: random.Random, *, splice_with: bytes | None = None,
+           structured: tuple[Callable, ...] = STRUCTURED) -> bytes:
+    """One to four edits of ``seed``; format-aware edits (``structured``) are tried first half of the time."""
     data = bytes(seed)
     for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 4))):
         if data and rng.random() < 0.55:
-            for edit in rng.sample(STRUCTURED, len(STRUCTURED)):
+            for edit in rng.sample(structured, len(structured)):
                 try:
                     edited = edit(data, rng)
                 except (struct.error, IndexError, ValueError, OverflowError):

@@ -45,7 +45,8 @@ from fuzz.harness import ENTRY_POINTS, MASTER_SEED, MODEL_ENTRIES, SELFTEST_ENTR
 # Share of the budget per entry point: most volume goes through the cheap entry points.
 WEIGHTS = {
     "sniff": 0.28, "detect": 0.23, "data_uri": 0.14, "image": 0.16, "arrays": 0.08, "audio": 0.05,
-    "video": 0.03, "isolated": 0.004, "encode_clip": 0.005, "encode_clap": 0.003, "encode_xclip": 0.003,
+    "video": 0.03, "document": 0.04, "isolated": 0.004,
+    "encode_clip": 0.005, "encode_clap": 0.003, "encode_xclip": 0.003,
     "predict_llava": 0.003,
 }
 FINDING_PREFIXES = ("BAD", "CRASH", "HANG", "OOM")

@@ -281,11 +281,11 @@ if hasattr(os, "register_at_fork"):
 
 def _absolute(item: Any) -> Any:
     """A relative path made absolute here: the worker's working directory is the one it was started in."""
-    from omniembed.inputs.sources import is_url
-
     text = os.fspath(item)
-    if isinstance(text, bytes) or (isinstance(item, str) and is_url(item.strip())) or os.path.isabs(text):
+    if isinstance(text, bytes) or os.path.isabs(text):
         return item
+    if isinstance(item, str) and ("://" in item or item.lstrip().lower().startswith("data:")):
+        return item  # a URL or data URI: the worker resolves it exactly as the caller would
     try:
         if not os.path.exists(text):
             return item  # not a file here either (a bare base64 string, a typo): the loader says what it is
