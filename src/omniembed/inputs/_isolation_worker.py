@@ -2,7 +2,8 @@
 
 Run as ``python -m omniembed.inputs._isolation_worker "<limits dict>"``. It limits itself (address space, open
 files, no core dumps), then answers requests ``("load", item, modality, load_kwargs)`` read from stdin with
-``("ok", value)``, ``("error", exception)`` or ``("oom", None)`` on stdout, one at a time, until stdin closes.
+``("ok", value)``, ``("error", exception)`` or ``("oom", None)`` on stdout (after one ``("ready", pid)`` once
+its limits are set), one at a time, until stdin closes.
 Before each item it moves its CPU-time limit to *CPU used so far + cpu_seconds*, so the kernel stops an item
 that spins (SIGXCPU) whatever the worker did before.
 """
@@ -51,6 +52,7 @@ def main() -> int:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _limit(resource.RLIMIT_NOFILE, int(limits["open_files"]))
     _limit(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    send_message(protocol_out, ("ready", os.getpid()))  # start-up is not charged to the first item's wall clock
     while True:
         alive, request = receive_message(0)
         if not alive:

@@ -3,7 +3,8 @@
 Pillow, libjpeg, libpng, FFmpeg and friends are native code. A hostile file can make them crash (SIGSEGV,
 SIGABRT), spin, or allocate until the machine swaps, and no ``try``/``except`` catches that. With
 ``isolation="process"`` every media item that still has to be fetched or decoded (a path, URL, data URI, bytes
-or file object) is handed to a worker process that:
+or file object) is handed to a worker process, except local files inside ``MediaOptions.trusted_folders`` (the
+caller's own files, decoded in-process). The worker:
 
 * caps its own address space (``RLIMIT_AS``, :attr:`IsolationLimits.memory_bytes`), its CPU time per item
   (``RLIMIT_CPU``), its open files (``RLIMIT_NOFILE``) and writes no core dumps;
@@ -48,12 +49,14 @@ from typing import Any
 
 from omniembed.errors import ConfigError, MediaDecodeError, OmniEmbedError
 
-__all__ = ["IsolationLimits", "decode_isolated", "shutdown_pools", "worth_isolating"]
+__all__ = ["IsolationLimits", "decode_isolated", "in_trusted_folder", "shutdown_pools", "worth_isolating"]
 
 GiB = 1024**3
 _HEADER = struct.Struct("<Q")
 #: The module each worker runs (``python -m``); tests point it at a worker that misbehaves on request.
 WORKER_MODULE = "omniembed.inputs._isolation_worker"
+#: How long a new worker may take to import its decoders and set its limits (not counted in wall_seconds).
+STARTUP_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -88,45 +91,140 @@ class IsolationLimits:
         return self.workers or min(4, os.cpu_count() or 1)
 
 
-def worth_isolating(item: Any) -> bool:
-    """True for references that still need reading and parsing (paths, URLs, data URIs, bytes, file objects)."""
-    return isinstance(item, (str, bytes, bytearray, memoryview, os.PathLike)) or callable(getattr(item, "read", None))
+def worth_isolating(item: Any, trusted_folders: tuple[str, ...] = ()) -> bool:
+    """True for references that still need reading and parsing (paths, URLs, data URIs, bytes, file objects),
+    except local files inside one of ``trusted_folders`` (the caller's own files: decoded in-process).
+
+    Example:
+        >>> worth_isolating("https://example.com/cat.jpg"), worth_isolating(b"GIF89a")
+        (True, True)
+        >>> import os, tempfile
+        >>> folder = tempfile.mkdtemp()
+        >>> worth_isolating(os.path.join(folder, "cat.jpg"), (folder,)), worth_isolating("/etc/hosts", (folder,))
+        (False, True)
+    """
+    if not (isinstance(item, (str, bytes, bytearray, memoryview, os.PathLike)) or callable(getattr(item, "read", None))):
+        return False
+    return not (trusted_folders and in_trusted_folder(item, trusted_folders))
+
+
+def in_trusted_folder(item: Any, folders: tuple[str, ...]) -> bool:
+    """Whether ``item`` is a local path (not a URL, data URI or ``file:`` URL) that resolves, symbolic links and
+    ``..`` included, to a place inside one of ``folders``."""
+    if not isinstance(item, (str, os.PathLike)):
+        return False
+    try:
+        text = os.fspath(item)
+        if isinstance(text, bytes) or "\x00" in text:
+            return False
+        if isinstance(item, str) and (":" in text.split("/", 1)[0] or text.lstrip().lower().startswith("data:")):
+            return False  # a URL scheme (http:, file:, data:…): never a trusted local file
+        real = os.path.realpath(text)
+        for folder in folders:
+            root = os.path.realpath(folder)
+            if os.path.commonpath([real, root]) == root:
+                return True
+    except (OSError, ValueError, TypeError):
+        return False
+    return False
 
 
 # ------------------------------------------------------------------------------------------------ protocol
+# A message is a header (pickle length, number of out-of-band buffers, their lengths), the pickle, then the
+# buffers' raw bytes. Pixel and sample data travel out of band (pickle protocol 5): written straight from the
+# decoded object and read straight into the buffer the parent rebuilds it from, with no framing copies.
+_COUNTS = struct.Struct("<QI")
+_PIPE_BYTES = 1 << 20  # one decoded 750×500 image per pipe fill, instead of 17 trips through a 64 KiB pipe
+
+
+def _image_from_buffer(mode: str, size: tuple[int, int], info: dict, data: Any) -> Any:
+    from PIL import Image
+
+    image = Image.frombuffer(mode, size, data, "raw", mode, 0, 1)
+    image.info.update(info)
+    return image
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj).__module__.startswith("PIL.") and getattr(obj, "mode", None) in ("RGB", "RGBA", "L"):
+            from PIL import Image
+
+            if isinstance(obj, Image.Image):
+                return _image_from_buffer, (obj.mode, obj.size, dict(obj.info), pickle.PickleBuffer(obj.tobytes()))
+        return NotImplemented
+
+
+def _write_all(fd: int, parts: list[Any]) -> None:
+    """Write ``parts`` in order with as few system calls as the pipe allows (one wake-up of the reader for a
+    message that fits in the pipe)."""
+    views = [memoryview(p).cast("B") for p in parts]
+    views = [v for v in views if v.nbytes]
+    while views:
+        written = os.writev(fd, views)
+        while views and written >= views[0].nbytes:
+            written -= views[0].nbytes
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
+
+
 def send_message(fd: int, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    import io
+
+    buffers: list[pickle.PickleBuffer] = []
+    stream = io.BytesIO()
+    _Pickler(stream, protocol=5, buffer_callback=buffers.append).dump(obj)
+    raws = [b.raw() for b in buffers]
+    header = _COUNTS.pack(stream.tell(), len(raws)) + b"".join(_HEADER.pack(r.nbytes) for r in raws)
+    _write_all(fd, [header, stream.getbuffer(), *raws])
 
 
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
-    """``size`` bytes from ``fd``; None on end of file; TimeoutError past ``deadline``."""
-    chunks, left = [], size
-    while left:
+def _read_exact(fd: int, size: int, deadline: float | None) -> bytearray | None:
+    """``size`` bytes from ``fd``, read in place; None on end of file; TimeoutError past ``deadline``."""
+    out = bytearray(size)
+    view, pos = memoryview(out), 0
+    while pos < size:
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 raise TimeoutError
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
+        got = os.readv(fd, [view[pos:]])
+        if not got:
             return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+        pos += got
+    return out
 
 
 def receive_message(fd: int, deadline: float | None = None) -> tuple[bool, Any]:
     """(True, object) or (False, None) at end of file."""
-    header = _read_exact(fd, _HEADER.size, deadline)
-    if header is None:
+    counts = _read_exact(fd, _COUNTS.size, deadline)
+    if counts is None:
         return False, None
-    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
+    body_size, n_buffers = _COUNTS.unpack(counts)
+    sizes = _read_exact(fd, _HEADER.size * n_buffers, deadline) if n_buffers else bytearray()
+    if sizes is None:
+        return False, None
+    body = _read_exact(fd, body_size, deadline)
+    buffers = []
+    for (size,) in _HEADER.iter_unpack(sizes):
+        if body is None:
+            break
+        buffers.append(_read_exact(fd, size, deadline))
+        if buffers[-1] is None:
+            return False, None
     if body is None:
         return False, None
-    return True, pickle.loads(body)
+    return True, pickle.loads(body, buffers=buffers)
+
+
+def _widen_pipe(stream: Any) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux, or a lower /proc/sys/fs/pipe-max-size
+        pass
 
 
 # ---------------------------------------------------------------------------------------------------- pool
@@ -167,11 +265,14 @@ class _Worker:
 
     def _start(self) -> subprocess.Popen:
         config = {**asdict(self.limits)}
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", WORKER_MODULE, repr(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_worker_env(),
             close_fds=True, start_new_session=True,  # Ctrl-C reaches the parent only; workers exit on EOF
         )
+        _widen_pipe(proc.stdin)
+        _widen_pipe(proc.stdout)
+        return proc
 
     def kill(self) -> None:
         proc, self.proc = self.proc, None
@@ -186,10 +287,28 @@ class _Worker:
             except OSError:
                 pass
 
+    def _await_ready(self, item: Any) -> None:
+        """Wait for a new worker's start-up (imports, limits) on its own clock, so a loaded machine's slow start
+        is never mistaken for a hanging decoder."""
+        try:
+            alive, reply = receive_message(self.proc.stdout.fileno(), time.monotonic() + STARTUP_SECONDS)
+        except TimeoutError:
+            alive, reply = False, None
+        except BaseException:
+            self.kill()
+            raise
+        if not alive or not isinstance(reply, tuple) or reply[0] != "ready":
+            code = self.proc.poll()
+            self.kill()
+            raise MediaDecodeError(
+                f"the isolated decoder process did not start ({_describe_exit(code, self.limits)} within "
+                f"{STARTUP_SECONDS:g} s)", item=item)
+
     def call(self, request: tuple, item: Any) -> Any:
         if self.proc is None or self.proc.poll() is not None:
             self.kill()
             self.proc = self._start()
+            self._await_ready(item)
         proc = self.proc
         deadline = time.monotonic() + self.limits.wall_seconds
         try:

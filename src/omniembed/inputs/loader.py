@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,8 @@ class MediaOptions:
     Hardening switches (see docs/security.md): ``isolation="process"`` decodes every media reference (PDFs
     included) in a pool of sandboxed worker processes limited by ``isolation_limits``
     (:class:`~omniembed.inputs.IsolationLimits`), so a decoder crash, hang or memory blow-up fails that one item
-    with ``MediaDecodeError``. ``missing_files`` says what ``encode``/``predict`` do with a string that looks
+    with ``MediaDecodeError``; local files inside ``trusted_folders`` (the caller's own) are still decoded
+    in-process. ``missing_files`` says what ``encode``/``predict`` do with a string that looks
     like a media path (a known media extension, no whitespace) but names no file: ``"text"`` embeds it as text
     silently (the reference's behaviour), ``"warn"`` (default) also logs one warning per call naming those
     items, ``"error"`` fails those items with ``MediaDecodeError``. :meth:`untrusted` gives the settings for
@@ -73,6 +75,7 @@ class MediaOptions:
     document: DocumentOptions = field(default_factory=DocumentOptions)
     isolation: str = "none"
     isolation_limits: IsolationLimits = field(default_factory=IsolationLimits)
+    trusted_folders: tuple[str, ...] = ()
     missing_files: str = "warn"
 
     def __post_init__(self) -> None:
@@ -89,6 +92,12 @@ class MediaOptions:
         if not isinstance(self.isolation_limits, IsolationLimits):
             raise ConfigError("MediaOptions.isolation_limits must be an IsolationLimits, got "
                               f"{type(self.isolation_limits).__name__}")
+        if isinstance(self.trusted_folders, (str, os.PathLike)) or not all(
+            isinstance(f, (str, os.PathLike)) for f in self.trusted_folders
+        ):
+            raise ConfigError("MediaOptions.trusted_folders must be a tuple of folder paths, got "
+                              f"{self.trusted_folders!r}")
+        object.__setattr__(self, "trusted_folders", tuple(os.fspath(f) for f in self.trusted_folders))
         if self.missing_files not in ("text", "warn", "error"):
             raise ConfigError(f"MediaOptions.missing_files must be 'text', 'warn' or 'error', got {self.missing_files!r}")
 
@@ -149,7 +158,7 @@ class _Context:
 
     def one(self, item: Any, modality: str) -> Any:
         o = self.options
-        if o.isolation == "process" and worth_isolating(item):
+        if o.isolation == "process" and worth_isolating(item, o.trusted_folders):
             return decode_isolated(
                 item, modality, o.isolation_limits, options=replace(o, isolation="none"),
                 image_size=self.image_size, sampling_rate=self.sampling_rate, video_sampling=self.video_sampling,
