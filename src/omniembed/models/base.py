@@ -122,7 +122,7 @@ class ModelBase(nn.Sequential):
             return saved, self._default_modules(path, kwargs)
         except (OmniEmbedError, MemoryError, KeyboardInterrupt):
             raise
-        except Exception as exc:  # noqa: BLE001 - transformers raises RuntimeError & co on malformed folders
+        except Exception as exc:
             raise ModelLoadError(f"Could not load the model folder {path!r}: {type(exc).__name__}: {exc}") from exc
 
     def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:  # pragma: no cover
