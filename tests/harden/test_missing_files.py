@@ -43,6 +43,8 @@ def warnings_of(caplog) -> list[str]:
     ("https://example.com/missing.jpg", ["text", "image"], False),  # URLs are fetched, not looked up
     ("data:image/png;base64,AAAA", ["text", "image"], False),
     (".jpg", ["text", "image"], False),  # just the extension
+    ("report.pdf", ["text", "image"], True),  # a PDF is a document on models that take images
+    ("report.pdf", ["text", "audio"], False),
     ("notes.txt", ["text", "image"], False),
     ("cat\x00.jpg", ["text", "image"], True),  # not a usable path either
 ])
@@ -120,3 +122,15 @@ def test_cross_encoder_pairs(caplog, tmp_path):
     scores2, failures = model.predict(pairs, media=MediaOptions(missing_files="error"), on_error="skip",
                                       return_failures=True)
     assert [f.index for f in failures] == [0] and np.isnan(scores2[0]) and scores2[1] == pytest.approx(scores[1])
+
+
+def test_explicit_text_is_never_screened(clip):
+    """``{"text": "cat.jpg"}`` is the documented way to say "this string is text" (the server wraps every plain
+    string so): it is embedded as text even under missing_files="error", with the same vector as the bare string
+    under "text"."""
+    strict = MediaOptions(missing_files="error")
+    explicit = clip.encode([{"text": "photos/catt.jpg"}, {"text": "report.pdf"}], media=strict)
+    bare = clip.encode(["photos/catt.jpg", "report.pdf"], media=MediaOptions(missing_files="text"))
+    np.testing.assert_array_equal(explicit, bare)
+    with pytest.raises(MediaDecodeError, match=r"^Item 1 .*no such file: 'report\.pdf'"):
+        clip.encode([{"text": "photos/catt.jpg"}, "report.pdf"], media=strict)

@@ -57,16 +57,21 @@ def looks_like_missing_media(text: Any, supported: Sequence[Any]) -> bool:
     return False
 
 
-def _text_sides(job: Any) -> list[str]:
-    """The plain-text strings of one job (``processing.batches.Job``): an encode item, or the text sides of a
-    CrossEncoder pair."""
-    return [s for s, m in zip(job.sides, job.modalities) if m == "text" and isinstance(s, str)]
+def _text_sides(job: Any, original: Any) -> list[str]:
+    """The plain-text strings of one job (``processing.batches.Job``: an encode item, or the text sides of a
+    CrossEncoder pair) that the caller passed as bare strings: ``{"text": "cat.jpg"}`` says "this is text" and is
+    never screened."""
+    given = [original] if isinstance(original, str) else list(original) if isinstance(original, (list, tuple)) else []
+    return [s for s, m in zip(job.sides, job.modalities)
+            if m == "text" and isinstance(s, str) and any(s is g for g in given)]
 
 
 def screen_missing_files(
-    jobs: list[Any], failures: list[ItemFailure], options: Any, supported: Sequence[Any], on_error: str
+    jobs: list[Any], failures: list[ItemFailure], options: Any, supported: Sequence[Any], on_error: str,
+    items: Sequence[Any],
 ) -> list[Any]:
-    """Apply ``options.missing_files`` to classified jobs (``.index``, ``.sides``, ``.modalities``).
+    """Apply ``options.missing_files`` to classified jobs (``.index``, ``.sides``, ``.modalities``) of the call's
+    ``items``.
 
     Returns the jobs to keep. ``"warn"`` logs once per call; ``"error"`` raises the first offender's
     ``MediaDecodeError`` (``on_error="raise"``) or records one :class:`~omniembed.errors.ItemFailure` each.
@@ -76,7 +81,7 @@ def screen_missing_files(
         return jobs
     offenders: list[tuple[Any, str]] = []
     for job in jobs:
-        for text in _text_sides(job):
+        for text in _text_sides(job, items[job.index]):
             if looks_like_missing_media(text, supported):
                 offenders.append((job, text))
                 break
