@@ -10,11 +10,15 @@ Example:
     >>> from fuzz.combine import combine
     >>> a = {"master_seed": "m", "first_case": 0, "seconds": 10, "total_inputs": 3, "findings": 0,
     ...      "entries": {"sniff": {"inputs": 3, "outcomes": {"ok": 3}, "slowest_ms": 5, "peak_extra_mib": 1}}}
-    >>> b = {**a, "first_case": 1000, "entries": {"sniff": {"inputs": 2, "outcomes": {"ok": 1, "typed:X": 1},
+    >>> b = {**a, "first_case": 1_000_000, "entries": {"sniff": {"inputs": 2, "outcomes": {"ok": 1, "typed:X": 1},
     ...      "slowest_ms": 9, "peak_extra_mib": 0}}}
     >>> c = combine([a, b])
     >>> c["total_inputs"], c["entries"]["sniff"]["outcomes"], c["entries"]["sniff"]["slowest_ms"]
     (5, {'ok': 4, 'typed:X': 1}, 9)
+    >>> combine([a, a])
+    Traceback (most recent call last):
+    ...
+    ValueError: two runs both cover sniff cases from 0: they tested the same inputs
 """
 
 from __future__ import annotations

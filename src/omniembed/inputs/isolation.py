@@ -21,13 +21,16 @@ Workers are separate interpreters started with ``python -m omniembed.inputs._iso
 ``multiprocessing``), so a script without an ``if __name__ == "__main__":`` guard is safe, and they are shared
 by every model and call with the same :class:`IsolationLimits`. They exit when the parent does.
 
-Example:
-    >>> from omniembed.inputs import IsolationLimits, MediaOptions, load_item
-    >>> opts = MediaOptions(isolation="process", isolation_limits=IsolationLimits(workers=1))
-    >>> load_item(b"GIF89a broken", "image", options=opts)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    omniembed.errors.MediaDecodeError: not a valid image, or not an allowed format (...)
+Example (``tests/harden/test_isolation.py`` runs real crashing, spinning and memory-hungry workers)::
+
+    >>> from omniembed.inputs import IsolationLimits, MediaOptions
+    >>> opts = MediaOptions(isolation="process", isolation_limits=IsolationLimits(workers=1, wall_seconds=30))
+    >>> opts.isolation_limits.pool_size, opts.isolation_limits.memory_bytes // 2**30
+    (1, 4)
+
+    ``load_item(b"GIF89a broken", "image", options=opts)`` then raises ``MediaDecodeError: not a valid image…``
+    from the worker, and a segfaulting decoder ``MediaDecodeError: the isolated decoder process crashed (SIGSEGV)
+    on this item; it was replaced``.
 """
 
 from __future__ import annotations
