@@ -30,6 +30,8 @@ def _magic(item):
 
 def _misbehaving_load_item(item, modality, **kwargs):
     original, item = item, _magic(item)
+    if not isinstance(item, bytes):
+        return _real_load_item(original, modality, **kwargs)
     if item == b"SEGFAULT":
         os.kill(os.getpid(), signal.SIGSEGV)
     if item == b"ABORT":
@@ -48,7 +50,8 @@ def _misbehaving_load_item(item, modality, **kwargs):
     return _real_load_item(original, modality, **kwargs)
 
 
-loader.load_item = _misbehaving_load_item
-
 if __name__ == "__main__":
+    # Only in the worker process: importing this module (pytest's doctest collection does) must not change
+    # load_item for the test session.
+    loader.load_item = _misbehaving_load_item
     sys.exit(_isolation_worker.main())
