@@ -9,7 +9,7 @@ STAMP := $(VENV)/.omniembed-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test test-fast bench bench-ref clean browser
+.PHONY: install demo test test-fast bench bench-ref clean browser fuzz
 
 install: $(STAMP)
 
@@ -54,6 +54,12 @@ browser:
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# The fuzzing campaign (docs/security.md): N inputs shared by every entry point, at the lowest CPU priority.
+# FUZZ_ARGS adds runner options, e.g. FUZZ_ARGS="--entries image,video --first-case 2000000 --out fuzz-report".
+N ?= 20000
+fuzz: $(STAMP)
+	nice -n 19 $(PY) tests/fuzz/runner.py --n $(N) --verbose $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

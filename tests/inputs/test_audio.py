@@ -137,8 +137,8 @@ def test_bare_arrays_are_taken_at_the_target_rate_and_clips_pass_through():
         (np.array([0.1, np.nan], np.float32), "NaN"),
         (np.array([1, 2], np.int64), "unsupported audio dtype"),
         ({"array": np.zeros(10)}, "'sampling_rate'"),
-        ({"array": np.zeros(10), "sampling_rate": -5}, "between 1 and 768000"),
-        ({"array": np.zeros(10), "sampling_rate": 603_987_776}, "between 1 and 768000"),
+        ({"array": np.zeros(10), "sampling_rate": -5}, "between 100 and 768000"),
+        ({"array": np.zeros(10), "sampling_rate": 603_987_776}, "between 100 and 768000"),
     ],
 )
 def test_unusable_arrays_raise(value, message):

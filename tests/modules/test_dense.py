@@ -98,7 +98,7 @@ def test_module_dense_loads_pickled_weights(tmp_path) -> None:
     dense = make(nn.Identity())
     dense.save(str(tmp_path), safe_serialization=False)
     assert (tmp_path / "pytorch_model.bin").is_file() and not (tmp_path / "model.safetensors").exists()
-    assert run(Dense.load(str(tmp_path)), [[1.0, 1.0]]).tolist() == [[3.5, 6.0]]
+    assert run(Dense.load(str(tmp_path), allow_pickle=True), [[1.0, 1.0]]).tolist() == [[3.5, 6.0]]
 
 
 def write_config(folder, activation: str, **extra) -> None:

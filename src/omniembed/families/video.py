@@ -119,6 +119,8 @@ def prepare_video(image_processor: Any, clips: list[Any], kwargs: ProcessingKwar
     frames = [frame for v in videos for frame in v]
     video_options = {k: v for k, v in kwargs.for_modality("video").items() if k not in SAMPLING_KEYS}
     options = {**image_kwargs(image_processor, kwargs), **video_options, **kwargs.common()}
+    # Frames are (H, W, 3) here; without this a 4- or 3-pixel-high frame reads as channels-first (fuzzing found it)
+    options.setdefault("input_data_format", "channels_last")
     features = dict(image_processor(frames, **options))
     pixels = features["pixel_values"]
     # CLIP-style processors return (N, C, H, W); VideoMAE-style ones treat the list as one clip (1, N, C, H, W).

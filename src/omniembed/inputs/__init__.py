@@ -25,6 +25,7 @@ from omniembed.inputs.detect import infer_modality, is_singular_input
 from omniembed.inputs.documents import DocumentOptions, DocumentPage, DocumentPages, document_pages
 from omniembed.inputs.fetch import FetchPolicy
 from omniembed.inputs.image import load_image
+from omniembed.inputs.isolation import IsolationLimits
 from omniembed.inputs.limits import MediaLimits
 from omniembed.inputs.loader import MediaOptions, load_item
 from omniembed.inputs.video import VideoClip, VideoSampling, load_video
@@ -35,6 +36,7 @@ __all__ = [
     "DocumentPage",
     "DocumentPages",
     "FetchPolicy",
+    "IsolationLimits",
     "MediaLimits",
     "MediaOptions",
     "VideoClip",

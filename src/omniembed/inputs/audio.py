@@ -42,7 +42,7 @@ from omniembed.errors import (
     UnsupportedInputError,
 )
 from omniembed.inputs.image import as_numpy
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
 from omniembed.inputs.sources import SourceData, read_source
 from omniembed.optional import require
 
@@ -61,6 +61,9 @@ _SLACK_SECONDS = 1.0
 # The highest rate real audio uses (DXD / 768 kHz PCM). Larger rates come from corrupt headers, and resampling
 # from them makes swresample design filters for seconds (a 3 kB WAV claiming 604 MHz took 6 s).
 MAX_SAMPLING_RATE = 768_000
+# The lowest: nothing below is audio, and swresample upsampling 1 Hz to 48 kHz reserves gigabytes of address space
+# (fuzzing found a 3-channel WAV at 1 Hz that reserved 6.6 GB).
+MIN_SAMPLING_RATE = 100
 
 
 @dataclass
@@ -123,10 +126,11 @@ def load_audio(
 
 def _check_rate(rate: Any, what: str, item: Any = None) -> int:
     number = isinstance(rate, (int, float, np.integer, np.floating)) and not isinstance(rate, bool)
-    if number and 0 < rate <= MAX_SAMPLING_RATE and float(rate).is_integer():
+    if number and MIN_SAMPLING_RATE <= rate <= MAX_SAMPLING_RATE and float(rate).is_integer():
         return int(rate)
     raise UnsupportedInputError(
-        f"{what} must be a whole number of Hz between 1 and {MAX_SAMPLING_RATE}, got {rate!r}", item=item
+        f"{what} must be a whole number of Hz between {MIN_SAMPLING_RATE} and {MAX_SAMPLING_RATE}, got {rate!r}",
+        item=item,
     )
 
 
@@ -172,8 +176,8 @@ def _from_array(value: Any, rate: int, target: int | None, limits: MediaLimits, 
         except (TypeError, ValueError):
             raise UnsupportedInputError("the audio list is not a flat or 2-D list of numbers", item=item) from None
     a = _channels_first(pcm_to_float(np.asarray(as_numpy(value)), item), item)
-    if a.shape[1] == 0:
-        raise MediaDecodeError("the audio array is empty (0 samples)", item=item)
+    if a.size == 0:  # 0 samples, or 0 channels: averaging nothing would give NaN audio
+        raise MediaDecodeError(f"the audio array is empty (shape {tuple(np.shape(value))})", item=item)
     if not np.isfinite(a).all():
         raise UnsupportedInputError("the audio array contains NaN or infinite values", item=item)
     seconds = a.shape[1] / rate
@@ -185,6 +189,7 @@ def _from_array(value: Any, rate: int, target: int | None, limits: MediaLimits, 
     if mono:
         a = a.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
     out_rate = target or rate
+    check_decoded_bytes(seconds * out_rate * a.shape[0] * 4, limits, f"{seconds:.1f}s of audio at {out_rate} Hz", item)
     if out_rate != rate:
         a = av_guarded(lambda: resample(a, rate, out_rate), item)
     a = np.ascontiguousarray(a, dtype=np.float32)
@@ -298,7 +303,7 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
         )
     in_rate = stream.codec_context.sample_rate
     out_rate = sampling_rate or in_rate
-    if not in_rate or not 0 < in_rate <= MAX_SAMPLING_RATE:
+    if not in_rate or not MIN_SAMPLING_RATE <= in_rate <= MAX_SAMPLING_RATE:
         raise MediaDecodeError(f"the audio stream declares an impossible sampling rate ({in_rate} Hz)", item=item)
     # Keep the source's channel layout here and average channels with numpy afterwards: swresample's own
     # downmix weighs stereo by 1/sqrt(2), which would make files and their arrays disagree. Packed "flt"
@@ -306,11 +311,15 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
     # claims 58 channels segfaults in to_ndarray()), while one interleaved plane is always safe.
     resampler = av.AudioResampler(format="flt", rate=out_rate)
     cap = (limits.max_audio_seconds + _SLACK_SECONDS) * out_rate
+    if seconds is not None:
+        check_decoded_bytes(seconds * out_rate * 4, limits, f"{seconds:.1f}s of audio at {out_rate} Hz", item)
     chunks: list[np.ndarray] = []
-    total = 0
+    total = stored = 0
     for frame in container.decode(stream):
         for out in resampler.resample(frame):
             total += _collect(out, chunks, mono)
+            stored += chunks[-1].nbytes
+        check_decoded_bytes(stored, limits, "the audio stream", item)
         if total > cap:
             raise MediaTooLargeError(
                 f"audio runs past MediaLimits.max_audio_seconds={limits.max_audio_seconds:g} while decoding "
@@ -323,10 +332,10 @@ def _decode_stream(container, stream, sampling_rate, limits, mono, item) -> Audi
         raise MediaDecodeError("no audio samples could be decoded (empty or corrupt stream)", item=item)
     _check_complete(container, seconds, sum(c.shape[-1] for c in chunks) / out_rate, item)
     if mono:
-        return AudioClip(np.concatenate(chunks).astype(np.float32, copy=False), int(out_rate))
+        return AudioClip(join_releasing(chunks).astype(np.float32, copy=False), int(out_rate))
     if len({c.shape[0] for c in chunks}) != 1:
         raise MediaDecodeError("the channel count changes inside the stream; load it with mono=True", item=item)
-    return AudioClip(np.concatenate(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
+    return AudioClip(join_releasing(chunks, axis=1).astype(np.float32, copy=False), int(out_rate))
 
 
 # Containers whose header states the exact length; MP3/ADTS durations are bitrate estimates and may be off.

@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from omniembed.errors import ConfigError, MediaFetchError, MediaTooLargeError
+from omniembed.inputs.fetch_body import read_body
 
 __all__ = ["FetchPolicy", "FetchedData", "fetch_bytes"]
 
@@ -48,7 +49,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_CHUNK = 64 * 1024
 
 
 def _default_user_agent() -> str:
@@ -218,7 +218,11 @@ def _resolve(host: str, port: int, deadline: float, url: str) -> list[IPAddress]
 
 
 def _error(url: str, reason: str) -> MediaFetchError:
-    return MediaFetchError(f"Could not fetch {_shown(url)}: {reason}")
+    return MediaFetchError(f"Could not fetch {_shown(url)}: {reason}")  # the message names the URL (redacted)
+
+
+def _too_large(url: str, reason: str) -> MediaTooLargeError:
+    return MediaTooLargeError(f"Could not fetch {_shown(url)}: {reason}")
 
 
 def _check_hop(url: str, policy: FetchPolicy, deadline: float):
@@ -249,6 +253,10 @@ def _check_hop(url: str, policy: FetchPolicy, deadline: float):
             + (" — allowed_hosts does not lift this block, it only narrows which hosts may be fetched" if listed
                else ""),
         )
+    if parsed.userinfo:
+        # Credentials in a URL from a stranger would be sent to a host of their choosing (and "user@host" tricks
+        # make the real host hard to see); media URLs carry their tokens in the query string instead.
+        raise _error(url, "blocked: URLs with credentials (user:password@host) are not fetched")
     return parsed, usable
 
 
@@ -295,56 +303,20 @@ def _send(client, parsed, ip: IPAddress, policy: FetchPolicy, deadline: float, u
     return client.send(request, stream=True)
 
 
-def _watchdog(response, deadline: float) -> threading.Timer | None:
-    """Shut the socket at the deadline, so a server trickling bytes under the read timeout cannot stall us."""
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if not isinstance(sock, socket.socket):
-        return None
+class _Errors:
+    """The typed errors of one hop, for :func:`~omniembed.inputs.fetch_body.read_body`."""
 
-    def cut() -> None:
-        try:  # the plain-socket shutdown also works under TLS, and unblocks a recv() in the reading thread
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
+    def __init__(self, url: str, policy: FetchPolicy) -> None:
+        self.url, self.policy = url, policy
 
-    timer = threading.Timer(max(deadline - time.monotonic(), 0.0), cut)
-    timer.daemon = True
-    timer.start()
-    return timer
+    def fetch(self, reason: str) -> MediaFetchError:
+        return _error(self.url, reason)
 
+    def too_large(self, reason: str) -> MediaTooLargeError:
+        return _too_large(self.url, reason)
 
-def _read_body(response, cap: int, deadline: float, url: str, policy: FetchPolicy) -> bytes:
-    import httpx
-
-    length = response.headers.get("content-length", "").strip()
-    if length.isdigit() and int(length) > cap:  # refuse before reading a byte
-        raise MediaTooLargeError(
-            f"Could not fetch {_shown(url)}: the body is {length} bytes, over the {cap}-byte limit"
-        )
-    timer = _watchdog(response, deadline)
-    body = bytearray()
-    try:
-        for chunk in response.iter_bytes(_CHUNK):
-            body += chunk
-            if len(body) > cap:
-                raise MediaTooLargeError(f"Could not fetch {_shown(url)}: the body exceeds the {cap}-byte limit")
-            if time.monotonic() >= deadline:
-                raise _timed_out(url, policy)
-    except (MediaFetchError, MediaTooLargeError):
-        raise
-    except (httpx.HTTPError, OSError, ValueError) as exc:
-        if time.monotonic() >= deadline:  # the watchdog cut the connection
-            raise _timed_out(url, policy) from None
-        if isinstance(exc, httpx.TimeoutException):
-            raise _error(url, f"timed out reading the body (read timeout {policy.read_timeout:g}s)") from None
-        raise _error(url, f"the connection failed while reading the body ({exc})") from None
-    finally:
-        if timer is not None:
-            timer.cancel()
-    if time.monotonic() >= deadline:  # the watchdog's shutdown can look like a clean end of a close-delimited body
-        raise _timed_out(url, policy)
-    return bytes(body)
+    def timed_out(self) -> MediaFetchError:
+        return _timed_out(self.url, self.policy)
 
 
 def _open(client, parsed, addresses: list[IPAddress], policy: FetchPolicy, deadline: float, url: str):
@@ -364,6 +336,10 @@ def _open(client, parsed, addresses: list[IPAddress], policy: FetchPolicy, deadl
             raise _error(url, f"timed out {what} ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
             raise _error(url, f"request failed ({type(exc).__name__}: {exc})") from None
+        except (httpx.InvalidURL, ValueError) as exc:
+            # httpx pre-builds the next request of every 3xx response, even with redirects off, and a Location
+            # such as "javascript:alert(1)" makes that raise InvalidURL (not an HTTPError).
+            raise _error(url, f"the response is unusable, e.g. a malformed redirect Location ({exc})") from None
     raise _error(url, "no address to connect to")  # unreachable: _check_hop never returns an empty list
 
 
@@ -391,7 +367,7 @@ def fetch_bytes(url: str, policy: FetchPolicy | None = None, *, max_bytes: int |
                     continue
                 if response.status_code >= 300:
                     raise _error(current, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
-                data = _read_body(response, cap, deadline, current, policy)
+                data = read_body(response, cap, deadline, errors=_Errors(current, policy))
                 return FetchedData(data=data, content_type=response.headers.get("content-type"), url=current)
             finally:
                 response.close()

@@ -42,7 +42,7 @@ from omniembed.errors import (
     OmniEmbedError,
     UnsupportedInputError,
 )
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
 from omniembed.inputs.sources import SourceData, read_source
 from omniembed.optional import require
 
@@ -358,6 +358,8 @@ def decode_animation(
                     f"MediaLimits.max_animation_frames={limits.max_animation_frames}",
                     item=source.name,
                 )
+            check_decoded_bytes(count * img.size[0] * img.size[1] * 3, limits,
+                                f"an animation of {count} frames of {img.size[0]}×{img.size[1]}", source.name)
             frames, starts, clock = [], [], 0.0
             for index in range(count):
                 img.seek(index)

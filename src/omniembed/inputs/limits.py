@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 
 from omniembed.errors import ConfigError
 
-__all__ = ["DEFAULT_LIMITS", "MediaLimits"]
+__all__ = ["DEFAULT_LIMITS", "MediaLimits", "check_decoded_bytes", "join_releasing"]
 
 MiB = 1024 * 1024
 
@@ -44,6 +44,10 @@ class MediaLimits:
     ``max_video_frames``: the most frames one video item may yield after sampling (a hard cap on top of
     :class:`~omniembed.inputs.VideoSampling`'s ``max_frames``).
     ``max_video_pixels``: width × height of one video frame (8K by default).
+    ``max_decoded_bytes``: the size of the decoded result of one item (all sampled video frames together, all
+    frames of an animation, the samples of an audio clip), checked from the metadata before decoding and again
+    while decoding. Small files can declare huge results (an 8K video repeated into 256 frames, a GIF of a
+    thousand 1-pixel updates on a 9000×9000 canvas); this keeps them bounded. Peak memory is about twice it.
     ``max_document_pages``: pages rendered from one PDF (the selected ones when ``pages=`` is given).
     ``max_page_seconds``: time to render one PDF page; PDFium is stopped when it runs over.
     ``max_document_seconds``: rendering time for all the pages of one PDF together.
@@ -58,6 +62,7 @@ class MediaLimits:
     max_video_seconds: float = 4 * 3600.0
     max_video_frames: int = 256
     max_video_pixels: int = 7680 * 4320
+    max_decoded_bytes: int = 1024 * MiB
     max_document_pages: int = 2_000
     max_page_seconds: float = 20.0
     max_document_seconds: float = 600.0
@@ -75,3 +80,44 @@ class MediaLimits:
 
 
 DEFAULT_LIMITS = MediaLimits()
+
+
+def join_releasing(parts: list, axis: int = 0, stack: bool = False):
+    """``np.stack`` / ``np.concatenate`` of ``parts`` that drops each part from the list once copied.
+
+    The output is allocated untouched (``np.empty``: pages become resident only as they are written), so resident
+    memory peaks at about the size of the result plus one part, not twice the result.
+    """
+    import numpy as np
+
+    first = np.asarray(parts[0])
+    if stack:
+        shape = (len(parts), *first.shape)
+    else:
+        shape = list(first.shape)
+        shape[axis] = sum(np.shape(p)[axis] for p in parts)
+    out = np.empty(shape, dtype=np.result_type(*[np.asarray(p).dtype for p in parts[:1]]))
+    offset = 0
+    for i in range(len(parts)):
+        part = np.asarray(parts[i])
+        parts[i] = None
+        if stack:
+            out[i] = part
+        else:
+            index = [slice(None)] * out.ndim
+            index[axis] = slice(offset, offset + part.shape[axis])
+            out[tuple(index)] = part
+            offset += part.shape[axis]
+        del part
+    parts.clear()
+    return out
+
+
+def check_decoded_bytes(nbytes: float, limits: MediaLimits, what: str, item: object = None) -> None:
+    """Raise MediaTooLargeError when ``nbytes`` of decoded output would exceed ``limits.max_decoded_bytes``."""
+    if nbytes > limits.max_decoded_bytes:
+        from omniembed.errors import MediaTooLargeError
+
+        raise MediaTooLargeError(
+            f"{what} would decode to {int(nbytes)} bytes, more than MediaLimits.max_decoded_bytes="
+            f"{limits.max_decoded_bytes}", item=item)

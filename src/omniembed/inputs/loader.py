@@ -19,13 +19,15 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from omniembed.errors import ConfigError, MediaDecodeError, UnsupportedInputError
 from omniembed.inputs.audio import load_audio
 from omniembed.inputs.documents import DocumentOptions, DocumentPage, document_source, is_pdf, load_document_image
 from omniembed.inputs.image import decode_image_source, load_image
+from omniembed.inputs.isolation import IsolationLimits, decode_isolated, worth_isolating
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import read_source
 from omniembed.inputs.video import VideoSampling, load_video
@@ -51,6 +53,16 @@ class MediaOptions:
     ``video_audio``: also decode the audio track of videos. ``document``: the
     :class:`~omniembed.inputs.DocumentOptions` for PDFs given as items (by default they are refused with an
     error that explains how to embed their pages).
+
+    Hardening switches (see docs/security.md): ``isolation="process"`` decodes every media reference (PDFs
+    included) in a pool of sandboxed worker processes limited by ``isolation_limits``
+    (:class:`~omniembed.inputs.IsolationLimits`), so a decoder crash, hang or memory blow-up fails that one item
+    with ``MediaDecodeError``; local files inside ``trusted_folders`` (the caller's own) are still decoded
+    in-process. ``missing_files`` says what ``encode``/``predict`` do with a string that looks
+    like a media path (a known media extension, no whitespace) but names no file: ``"text"`` embeds it as text
+    silently (the reference's behaviour), ``"warn"`` (default) also logs one warning per call naming those
+    items, ``"error"`` fails those items with ``MediaDecodeError``. :meth:`untrusted` gives the settings for
+    input from strangers.
     """
 
     limits: MediaLimits = DEFAULT_LIMITS
@@ -61,6 +73,10 @@ class MediaOptions:
     video: VideoSampling = field(default_factory=VideoSampling)
     video_audio: bool = False
     document: DocumentOptions = field(default_factory=DocumentOptions)
+    isolation: str = "none"
+    isolation_limits: IsolationLimits = field(default_factory=IsolationLimits)
+    trusted_folders: tuple[str, ...] = ()
+    missing_files: str = "warn"
 
     def __post_init__(self) -> None:
         from omniembed.inputs.fetch import FetchPolicy  # lazily: fetch pulls in the socket/ssl machinery
@@ -75,6 +91,32 @@ class MediaOptions:
             raise ConfigError(
                 f"MediaOptions.document must be a DocumentOptions, got {type(self.document).__name__}"
             )
+        if self.isolation not in ("none", "process"):
+            raise ConfigError(f"MediaOptions.isolation must be 'none' or 'process', got {self.isolation!r}")
+        if not isinstance(self.isolation_limits, IsolationLimits):
+            raise ConfigError("MediaOptions.isolation_limits must be an IsolationLimits, got "
+                              f"{type(self.isolation_limits).__name__}")
+        if isinstance(self.trusted_folders, (str, os.PathLike)) or not all(
+            isinstance(f, (str, os.PathLike)) for f in self.trusted_folders
+        ):
+            raise ConfigError("MediaOptions.trusted_folders must be a tuple of folder paths, got "
+                              f"{self.trusted_folders!r}")
+        object.__setattr__(self, "trusted_folders", tuple(os.fspath(f) for f in self.trusted_folders))
+        if self.missing_files not in ("text", "warn", "error"):
+            raise ConfigError(f"MediaOptions.missing_files must be 'text', 'warn' or 'error', got {self.missing_files!r}")
+
+    @classmethod
+    def untrusted(cls, **overrides: Any) -> MediaOptions:
+        """Settings for media from strangers (a server's requests, a crawled folder, scraped URLs): decoders in
+        sandboxed processes, and strings that look like missing media files refused instead of embedded as text.
+
+        Example:
+            >>> from omniembed.inputs import MediaOptions
+            >>> opts = MediaOptions.untrusted()
+            >>> opts.isolation, opts.missing_files
+            ('process', 'error')
+        """
+        return cls(**{"isolation": "process", "missing_files": "error", **overrides})
 
 
 DEFAULT_OPTIONS = MediaOptions()
@@ -120,6 +162,11 @@ class _Context:
 
     def one(self, item: Any, modality: str) -> Any:
         o = self.options
+        if o.isolation == "process" and worth_isolating(item, o.trusted_folders):
+            return decode_isolated(
+                item, modality, o.isolation_limits, options=replace(o, isolation="none"),
+                image_size=self.image_size, sampling_rate=self.sampling_rate, video_sampling=self.video_sampling,
+            )
         if modality in _VISUAL:
             return self.visual(item, modality)
         if modality == "audio":

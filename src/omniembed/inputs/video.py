@@ -44,7 +44,7 @@ from omniembed.inputs.audio import (
     open_container,
 )
 from omniembed.inputs.image import _pil, as_numpy, channels_last, decode_animation, to_uint8
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
@@ -183,8 +183,9 @@ def _meta(metadata: Any, key: str) -> Any:
     return metadata.get(key) if isinstance(metadata, dict) else getattr(metadata, key, None)
 
 
-def _frames_array(frames: Any, item: Any) -> np.ndarray:
-    """(T, H, W, 3) uint8 from a frame list or a 4-D/5-D array; alpha is composited on white."""
+def _frames_array(frames: Any, item: Any, owned: bool = False) -> np.ndarray:
+    """(T, H, W, 3) uint8 from a frame list or a 4-D/5-D array; alpha is composited on white. ``owned``: the list
+    is ours (decoded here), so its frames are released as they are copied."""
     if isinstance(frames, (list, tuple)):
         if not frames:
             raise MediaDecodeError("the video has no frames (empty list)", item=item)
@@ -194,7 +195,9 @@ def _frames_array(frames: Any, item: Any) -> np.ndarray:
         parts = [np.asarray(_to_rgb(f, (255, 255, 255))) if isinstance(f, Image.Image) else as_numpy(f) for f in frames]
         if len({p.shape for p in parts}) != 1 or len({p.dtype for p in parts}) != 1:
             raise UnsupportedInputError("all frames of a video must have the same shape and dtype", item=item)
-        a = np.stack(parts)
+        if owned and isinstance(frames, list):
+            frames.clear()
+        a = join_releasing(parts, stack=True)
     else:
         a = as_numpy(frames)
         while a.ndim > 4 and a.shape[0] == 1:
@@ -224,30 +227,33 @@ def _from_frames(
     limits: MediaLimits,
     item: Any,
     starts: Sequence[float] | None = None,
+    owned: bool = False,
 ) -> VideoClip:
-    a = _frames_array(frames, item)
+    a = _frames_array(frames, item, owned)
     total, height, width = a.shape[0], a.shape[1], a.shape[2]
     if total == 0:
         raise MediaDecodeError("the video has no frames", item=item)
+    if height == 0 or width == 0:
+        raise MediaDecodeError(f"the video frames are empty ({width}×{height} pixels)", item=item)
     _check_size(width, height, limits, item)
-    fps = _meta(metadata, "fps")
-    fps = float(fps) if fps else None
-    duration = _meta(metadata, "duration") or (total / fps if fps else None)
+    fps = _metadata_number(metadata, "fps", item)
+    duration = _metadata_number(metadata, "duration", item) or (total / fps if fps else None)
     if duration is not None and duration > limits.max_video_seconds:
         raise MediaTooLargeError(
             f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
             item=item,
         )
     picked = sample_indices(total, fps, sampling, limits, item)
+    check_decoded_bytes(len(picked) * height * width * 3, limits, f"{len(picked)} frames of {width}×{height}", item)
     source_indices = _meta(metadata, "frames_indices")
-    source_indices = list(source_indices) if source_indices is not None and len(source_indices) == total else None
+    source_indices = _metadata_indices(source_indices, total, item)
     indices = [source_indices[i] for i in picked] if source_indices else picked
     if starts is not None:
         times = [float(starts[i]) for i in picked]
     else:
         times = [i / fps if fps else float(i) for i in indices]
     return VideoClip(
-        np.ascontiguousarray(a if len(picked) == total else a[picked]),  # every frame kept: no copy
+        np.ascontiguousarray(a if picked == list(range(total)) else a[picked]),  # every frame kept: no copy
         fps,
         times,
         [int(i) for i in indices],
@@ -255,6 +261,27 @@ def _from_frames(
         None,
         total,
     )
+
+
+def _metadata_indices(value: Any, total: int, item: Any) -> list[int] | None:
+    """The caller's ``frames_indices`` when they describe every frame given (whole numbers ≥ 0), else None."""
+    if value is None or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != total:
+        return None
+    indices = list(value)
+    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in indices):
+        raise UnsupportedInputError("video_metadata['frames_indices'] must hold whole numbers >= 0", item=item)
+    return [int(i) for i in indices]
+
+
+def _metadata_number(metadata: Any, key: str, item: Any) -> float | None:
+    """A positive, finite number from the caller's video metadata (None or 0: unknown)."""
+    value = _meta(metadata, key)
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0):
+        return None
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not number or not 0 < float(value) < math.inf:
+        raise UnsupportedInputError(f"video_metadata[{key!r}] must be a positive number, got {value!r}", item=item)
+    return float(value)
 
 
 def _check_size(width: int, height: int, limits: MediaLimits, item: Any) -> None:
@@ -293,7 +320,8 @@ def decode_video_source(
     if sniffed is not None and sniffed[0] == "image":  # GIF/WebP/APNG animations (and stills) via Pillow
         frames, starts, total_time = decode_animation(source, limits=limits)
         fps = len(frames) / total_time if total_time > 0 else None
-        return _from_frames(frames, {"fps": fps, "duration": total_time or None}, sampling, limits, item, starts)
+        return _from_frames(frames, {"fps": fps, "duration": total_time or None}, sampling, limits, item, starts,
+                            owned=True)
 
     def decode() -> VideoClip:
         with open_container(source) as container:
@@ -303,10 +331,13 @@ def decode_video_source(
             stream.thread_type = "AUTO"
             info = _probe(container, stream, limits, item)
             indices = sample_indices(info.total, info.fps, sampling, limits, item)
+            cc = stream.codec_context
+            check_decoded_bytes(len(indices) * (cc.width or 0) * (cc.height or 0) * 3, limits,
+                                f"{len(indices)} frames of {cc.width}×{cc.height}", item)
             targets = [i / info.fps for i in indices]
             frames, times = _decode_at(container, stream, targets, info, limits, item)
         return VideoClip(
-            np.stack(frames), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
+            join_releasing(frames, stack=True), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
         )
 
     clip = av_guarded(decode, item)
@@ -362,6 +393,7 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
     picked: list[tuple[np.ndarray, float]] = []
     seek_gap, can_seek = SEEK_MIN_GAP, True
     frames, position, last = None, 0.0, None
+    decoded_bytes = 0
     while len(picked) < len(targets):
         target = targets[len(picked)]
         landed_by_seek = False
@@ -398,6 +430,9 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
             while len(picked) < len(targets) and t >= targets[len(picked)] - tolerance:
                 rgb = _to_rgb_array(frame, limits, item) if rgb is None else rgb
                 picked.append((rgb, t))
+                decoded_bytes += rgb.nbytes
+                check_decoded_bytes(decoded_bytes * len(targets) / len(picked), limits,
+                                    f"{len(targets)} frames of {rgb.shape[1]}×{rgb.shape[0]}", item)
                 took = True
             if took:
                 break

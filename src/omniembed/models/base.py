@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from omniembed.errors import ConfigError, ItemFailure
+from omniembed.errors import ConfigError, ItemFailure, ModelLoadError, OmniEmbedError
 from omniembed.modality import Modality, supports
 from omniembed.models.devices import check_device
 from omniembed.models.media_argument import media_options
@@ -24,6 +24,7 @@ from omniembed.processing.batches import check_on_error
 from omniembed.quiet import quiet_transformers
 from omniembed.serialization import folder as disk
 from omniembed.serialization.hub import resolve_model_folder
+from omniembed.serialization.preflight import preflight_folder
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
         backend: str = "torch",
         tokenizer_kwargs: dict | None = None,
         use_auth_token: bool | str | None = None,
+        allow_pickle: bool = False,
     ) -> None:
         if use_auth_token is not None:
             if token is not None:
@@ -84,7 +86,7 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
         self._load_kwargs = {
             "model_kwargs": model_kwargs, "processor_kwargs": processor_kwargs, "config_kwargs": config_kwargs,
             "cache_dir": cache_folder, "trust_remote_code": trust_remote_code, "local_files_only": local_files_only,
-            "token": token, "backend": backend,
+            "token": token, "backend": backend, "allow_pickle": allow_pickle,
         }
         saved: dict[str, Any] = {}
         if modules is not None and model_name_or_path is None:
@@ -113,6 +115,9 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
 
     # -- loading --------------------------------------------------------------------------------------------
     def _load_folder(self, path: str) -> tuple[dict[str, Any], list[nn.Module]]:
+        # Hostile folders: absurd sizes, truncated weights, pickle-only weights, paths leaving the folder, all
+        # refused from headers before anything is built (see serialization/preflight.py).
+        preflight_folder(path, allow_pickle=bool(self._load_kwargs.get("allow_pickle")))
         saved = disk.read_model_config(path)
         entries = disk.read_modules_json(path)
         # The reference's rule: a modules.json save without "model_type" predates it, so it is a SentenceTransformer.
@@ -123,7 +128,12 @@ class ModelBase(ModelReferenceAPI, nn.Sequential):
         if entries is not None and saved_type not in (None, self.model_type):
             logger.info("Converting %s model %s to %s.", saved_type, path, self.model_type)
             saved = {}
-        return saved, self._default_modules(path, kwargs)
+        try:
+            return saved, self._default_modules(path, kwargs)
+        except (OmniEmbedError, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"Could not load the model folder {path!r}: {type(exc).__name__}: {exc}") from exc
 
     def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:  # pragma: no cover
         raise NotImplementedError

@@ -116,7 +116,9 @@ class SentenceTransformer(ModelBase):
 
         Beyond the reference's parameters: ``on_error="skip"`` keeps going past bad items (their rows are
         NaN; ``return_failures=True`` returns ``(embeddings, failures)``), ``num_workers`` threads decode
-        media ahead of the model (0 = inline), and ``media`` overrides the model's MediaOptions.
+        media ahead of the model (0 = inline), and ``media`` overrides the model's MediaOptions. A string that looks
+        like a media path but names no file is embedded as text, as in the reference, and named in one warning per
+        call (``MediaOptions(missing_files="text" | "warn" | "error")``; "error" fails those items instead).
 
         Example (a text model cannot embed an explicit image: that item fails, the others are embedded):
             >>> model = SentenceTransformer(minilm_folder, device="cpu")

@@ -116,7 +116,8 @@ class Module(nn.Module):
             where = os.path.join(model_name_or_path, subfolder)
             raise ModelLoadError(f"Could not build {cls.__name__} from the config in {where!r}: {exc}") from exc
         if any(True for _ in module.parameters()):
-            cls.load_torch_weights(model_name_or_path, subfolder=subfolder, model=module, **hub)
+            cls.load_torch_weights(model_name_or_path, subfolder=subfolder, model=module,
+                                   allow_pickle=bool(kwargs.get("allow_pickle")), **hub)
         return module
 
     @classmethod
@@ -137,15 +138,16 @@ class Module(nn.Module):
     @classmethod
     def load_torch_weights(cls, model_name_or_path: str, subfolder: str = "", token: bool | str | None = None,
                            cache_folder: str | None = None, revision: str | None = None,
-                           local_files_only: bool = False, model: nn.Module | None = None) -> Any:
-        """The saved weights (safetensors first, then a ``weights_only`` pickle): loaded into ``model`` and
-        ``model`` returned, or the state dict when ``model`` is None."""
+                           local_files_only: bool = False, model: nn.Module | None = None,
+                           allow_pickle: bool = False) -> Any:
+        """The saved weights (safetensors first; a pickle only with ``allow_pickle``, read ``weights_only``): loaded
+        into ``model`` and ``model`` returned, or the state dict when ``model`` is None."""
         hub = {"token": token, "cache_folder": cache_folder, "revision": revision,
                "local_files_only": local_files_only}
         for name in (SAFETENSORS_NAME, PICKLE_NAME):
             path = cls.load_file_path(model_name_or_path, name, subfolder=subfolder, **hub)
             if path is not None:
-                state = load_state_dict(os.path.dirname(path))
+                state = load_state_dict(os.path.dirname(path), allow_pickle=allow_pickle)
                 break
         else:
             where = os.path.join(model_name_or_path, subfolder)
@@ -252,15 +254,24 @@ def save_state_dict(state: dict[str, torch.Tensor], folder: str, *, safe_seriali
         torch.save(state, os.path.join(folder, PICKLE_NAME))
 
 
-def load_state_dict(folder: str) -> dict[str, torch.Tensor]:
-    """Safetensors first; a pickle file only through ``torch.load(weights_only=True)``, which refuses code."""
+def load_state_dict(folder: str, *, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """Safetensors first; a pickle file only with ``allow_pickle=True``, and then only through
+    ``torch.load(weights_only=True)``, which refuses code."""
     safe = os.path.join(folder, SAFETENSORS_NAME)
     if os.path.isfile(safe):
         from safetensors.torch import load_file
 
+        from omniembed.serialization.preflight import check_safetensors
+
+        check_safetensors(safe)  # a truncated or inconsistent file is refused from its header, before reading
         return load_file(safe)
     pickled = os.path.join(folder, PICKLE_NAME)
     if os.path.isfile(pickled):
+        if not allow_pickle:
+            raise ModelLoadError(
+                f"{pickled}: the weights are pickled, which can run code when loaded. Convert them to safetensors, "
+                "or pass allow_pickle=True if you trust the source (they are then read with "
+                "torch.load(weights_only=True)).")
         try:
             return torch.load(pickled, map_location="cpu", weights_only=True)
         except Exception as exc:  # an unsafe pickle is refused, not executed

@@ -134,7 +134,7 @@ class Dense(Module):
         return repr(self.get_config_dict())
 
     @classmethod
-    def load(cls, path: str, *, trust_remote_code: bool = False, **kwargs: Any) -> Dense:
+    def load(cls, path: str, *, trust_remote_code: bool = False, allow_pickle: bool = False, **kwargs: Any) -> Dense:
         config = read_json(os.path.join(path, cls.config_file_name))
         if isinstance(config.get("activation_function"), str):
             config["activation_function"] = load_activation(config["activation_function"],
@@ -145,5 +145,5 @@ class Dense(Module):
             logger.warning("Ignoring unrecognized Dense config key(s) %s in %r.", unknown, path)
             config = {k: v for k, v in config.items() if k in accepted}
         module = cls(**config)
-        module.load_state_dict(load_state_dict(path))
+        module.load_state_dict(load_state_dict(path, allow_pickle=allow_pickle))
         return module

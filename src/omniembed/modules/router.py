@@ -341,9 +341,12 @@ class Router(Module):
             raise ModelLoadError(f"{config_path!r} is not a Router configuration (no 'types' and 'structure').")
         trust = bool(kwargs.get("trust_remote_code", False))
         loaded: dict[str, nn.Module] = {}
+        from omniembed.serialization.folder import load_module
+        from omniembed.serialization.preflight import module_folder
+
         for folder, type_path in config["types"].items():
             module_cls = registry.module_class(type_path, trust_remote_code=trust)
-            loaded[folder] = module_cls.load(os.path.join(path, folder), **kwargs)
+            loaded[folder] = load_module(module_cls, module_folder(path, folder, listed_in=config_path), kwargs)
         try:
             sub_modules = {route: [loaded[f] for f in folders] for route, folders in config["structure"].items()}
         except KeyError as exc:

@@ -35,6 +35,7 @@ import torch
 
 from omniembed.errors import InputError, ItemFailure
 from omniembed.families.text import TokenRows
+from omniembed.inputs.missing import screen_missing_files
 from omniembed.processing.batches import Job, MediaLoader, OnError, needs_reading, plan_batches, run_batches
 from omniembed.util.tensor import batch_to_device
 
@@ -83,6 +84,7 @@ class Task(Protocol):
 def run(ctx: CallContext, task: Task, items: Sequence[Any]) -> tuple[list[Any], list[ItemFailure]]:
     """One row per item (None where it failed) and the failures, sorted by index (see the module docstring)."""
     jobs, failures = _classify(ctx, task, items)
+    jobs = screen_missing_files(jobs, failures, ctx.media, ctx.model.modalities, ctx.on_error, items)
     _tokenize_texts(ctx, jobs)
     rows: list[Any] = [None] * len(items)
     if jobs:

@@ -5,8 +5,9 @@ Example:
     >>> settings = ServerSettings()
     >>> settings.host, settings.max_batch_size
     ('127.0.0.1', 32)
-    >>> build_media_options(settings).fetch.allow_private_hosts
-    False
+    >>> options = build_media_options(settings)
+    >>> options.fetch.allow_private_hosts, options.isolation, options.missing_files
+    (False, 'process', 'error')
 """
 
 from __future__ import annotations
@@ -81,4 +82,8 @@ def build_media_options(settings: ServerSettings) -> MediaOptions:
     here and nowhere else.
     """
     fetch = FetchPolicy(allow_private_hosts=settings.allow_private_urls)
-    return MediaOptions(fetch=fetch)
+    # Request media come from strangers: decoders run in sandboxed worker processes (a crash, hang or memory
+    # blow-up fails that item only), except files of the operator's --allow-local-files folder; a string that
+    # looks like a missing media file is an error, not text (docs/security.md).
+    trusted = (settings.allow_local_files,) if settings.allow_local_files else ()
+    return MediaOptions.untrusted(fetch=fetch, trusted_folders=trusted)
