@@ -13,7 +13,7 @@ import torch
 from transformers import AutoTokenizer
 
 from omniembed import CrossEncoder, SentenceTransformer
-from omniembed.errors import ConfigError
+from omniembed.errors import ConfigError, ModelLoadError
 from omniembed.models import Dense, Normalize, Pooling, Router, Transformer
 
 
@@ -83,7 +83,9 @@ def test_compat_save_safe_serialization_false_writes_pickles_that_load_back(tiny
     assert not (tmp_path / "pickled" / "2_Dense" / "model.safetensors").exists()
     model.save(str(tmp_path / "safe"))
     assert (tmp_path / "safe" / "2_Dense" / "model.safetensors").is_file()
-    reloaded = SentenceTransformer(str(tmp_path / "pickled"), device="cpu")
+    with pytest.raises(ModelLoadError, match="allow_pickle=True"):  # pickle-only folders are opt-in (docs §17)
+        SentenceTransformer(str(tmp_path / "pickled"), device="cpu")
+    reloaded = SentenceTransformer(str(tmp_path / "pickled"), device="cpu", allow_pickle=True)
     np.testing.assert_array_equal(reloaded.encode(["a cat"]), model.encode(["a cat"]))
 
 

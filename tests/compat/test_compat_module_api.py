@@ -48,7 +48,7 @@ def test_compat_module_helpers(tmp_path):
     assert sorted(p.name for p in (tmp_path / "scale").iterdir()) == ["config.json", "pytorch_model.bin"]
     assert Scale.load_config(str(tmp_path), subfolder="scale") == {"dimension": 3}
     assert Scale.load_config(str(tmp_path), subfolder="missing") == {}
-    state = Scale.load_torch_weights(str(tmp_path / "scale"))
+    state = Scale.load_torch_weights(str(tmp_path / "scale"), allow_pickle=True)
     assert torch.equal(state["weight"], torch.ones(3))
     assert Module.load_file_path(str(tmp_path), "config.json", subfolder="scale") == str(tmp_path / "scale" /
                                                                                           "config.json")

@@ -103,7 +103,8 @@ class StaticEmbedding(InputModule):
         tokenizer_path = cls.load_file_path(model_name_or_path, TOKENIZER_FILE, subfolder=subfolder, **hub)
         if tokenizer_path is None:
             raise ModelLoadError(f"StaticEmbedding needs {TOKENIZER_FILE} in {os.path.join(model_name_or_path, subfolder)!r}.")
-        state = cls.load_torch_weights(model_name_or_path, subfolder=subfolder, **hub)
+        state = cls.load_torch_weights(model_name_or_path, subfolder=subfolder,
+                                       allow_pickle=bool(kwargs.get("allow_pickle")), **hub)
         weights = state.get("embedding.weight", state.get("embeddings"))
         if weights is None:
             raise ModelLoadError(f"No 'embedding.weight' tensor in the StaticEmbedding weights of {model_name_or_path!r}.")

@@ -125,7 +125,8 @@ class WordEmbeddings(InputModule):
             raise ModelLoadError(f"{CONFIG_NAME} with a tokenizer_class is missing in {model_name_or_path!r}.")
         folder = cls.load_dir_path(model_name_or_path, subfolder, **hub) if subfolder else model_name_or_path
         tokenizer = tokenizer_class(config["tokenizer_class"], trust_remote_code).load(folder)
-        state = cls.load_torch_weights(model_name_or_path, subfolder=subfolder, **hub)
+        state = cls.load_torch_weights(model_name_or_path, subfolder=subfolder,
+                                       allow_pickle=bool(kwargs.get("allow_pickle")), **hub)
         return cls(tokenizer=tokenizer, embedding_weights=state["emb_layer.weight"],
                    update_embeddings=config.get("update_embeddings", False),
                    max_seq_length=config.get("max_seq_length", 1000000))
