@@ -1,11 +1,16 @@
 """``create_app``: the FastAPI application (routes, error shapes, middlewares, model lifecycle).
 
-Example:
-    >>> from omniembed import SentenceTransformer                                  # doctest: +SKIP
-    >>> from omniembed.server import EmbeddingModel, ServerSettings, create_app    # doctest: +SKIP
-    >>> model = SentenceTransformer("sentence-transformers/all-MiniLM-L6-v2")      # doctest: +SKIP
-    >>> app = create_app([EmbeddingModel("minilm", model)], ServerSettings(api_key="s3cret"))  # doctest: +SKIP
-    >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)             # doctest: +SKIP
+Example (``uvicorn.run(app, host="127.0.0.1", port=8000)`` serves it; here an in-process client calls it):
+    >>> from fastapi.testclient import TestClient
+    >>> from omniembed import SentenceTransformer
+    >>> from omniembed.server import EmbeddingModel, ServerSettings, create_app
+    >>> model = SentenceTransformer(minilm_folder)
+    >>> app = create_app([EmbeddingModel("minilm", model)], ServerSettings(api_key="s3cret"))
+    >>> with TestClient(app) as client:
+    ...     reply = client.post("/v1/embeddings", json={"model": "minilm", "input": ["a cat"]},
+    ...                         headers={"Authorization": "Bearer s3cret"})
+    >>> reply.status_code, len(reply.json()["data"][0]["embedding"])
+    (200, 384)
 """
 
 from __future__ import annotations
