@@ -21,6 +21,8 @@ def omniembed_info():
 
 
 def test_plain_load_and_save_print_nothing(minilm_dir, tmp_path, capfd):
+    hf_logging.set_verbosity_warning()  # transformers' default (other tests may have changed it)
+    hf_logging.enable_progress_bar()
     model = SentenceTransformer(minilm_dir, device="cpu")
     model.save(str(tmp_path / "saved"))
     SentenceTransformer(str(tmp_path / "saved"), device="cpu")
