@@ -1,13 +1,10 @@
-"""Shared fixtures of the hardening tests: tiny models built once per session, the loopback helpers on sys.path."""
+"""Shared fixtures of the hardening tests: tiny models built once per session. (The loopback helpers are imported
+as ``harden._loopback_media``: this folder is not put on sys.path, where its conftest.py would shadow the one
+``tests/server`` imports by name.)"""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))  # _loopback_media
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ def test_real_decoder_over_its_memory_cap(tmp_path):
 
 
 def test_wall_clock_covers_a_stalled_download(crashy):
-    from _loopback_media import stalled_server
+    from harden._loopback_media import stalled_server
 
     with stalled_server() as url:
         policy = FetchPolicy(allow_private_hosts=True, total_timeout=60, read_timeout=60)

@@ -11,7 +11,7 @@ import socket
 import time
 
 import pytest
-from _loopback_media import PNG_1X1, HostileServer
+from harden._loopback_media import PNG_1X1, HostileServer
 
 from omniembed.errors import MediaDecodeError, MediaFetchError, MediaTooLargeError
 from omniembed.inputs import FetchPolicy, MediaOptions, load_item
