@@ -44,15 +44,19 @@ def open_pool(model: Any, pool: MultiProcessPool | None, devices: Any) -> tuple[
     """The pool to use and whether this call owns it (``device=[...]`` starts a temporary one)."""
     if pool is None:
         return MultiProcessPool(model, list(devices)), True
-    if not isinstance(pool, MultiProcessPool):
-        raise ConfigError(f"pool must come from {type(model).__name__}.start_multi_process_pool(), got "
-                          f"{type(pool).__name__}.")
+    check_pool(model, pool)
     if pool.model is not model:
         raise ConfigError("This pool was started by another model: start one with this model's "
                           "start_multi_process_pool().")
     if not pool.running:
         raise ConfigError("This multi-process pool has been stopped; start a new one.")
     return pool, False
+
+
+def check_pool(model: Any, pool: Any) -> None:
+    if not isinstance(pool, MultiProcessPool):
+        raise ConfigError(f"Multi-process calls need a pool from {type(model).__name__}.start_multi_process_pool(), "
+                          f"got {type(pool).__name__}.")
 
 
 def chunked(items: Iterable[Any], chunk_size: int) -> Iterator[tuple[int, list[Any]]]:
@@ -113,6 +117,8 @@ def run_multi_process(model: Any, ctx: Any, task: Any, items: Sequence[Any], *, 
     """``ModelBase.run`` on a pool: one row per item (None where it failed) and the failures, sorted by index."""
     from tqdm.auto import tqdm
 
+    if pool is not None:
+        check_pool(model, pool)
     workers = len(pool) if pool is not None else len(devices)
     size = chunk_size or default_chunk_size(len(items), workers)
     rows: list[Any] = []

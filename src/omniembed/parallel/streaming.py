@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from omniembed.errors import ConfigError, ItemFailure
-from omniembed.parallel.calls import chunked, default_chunk_size, iter_multi_process
+from omniembed.parallel.calls import check_pool, chunked, default_chunk_size, iter_multi_process
 
 STREAM_CHUNK_SIZE = 1000  # when the iterable has no length to apply the reference's formula to
 CHUNKS_IN_FLIGHT_PER_WORKER = 2  # keeps every worker busy while the next chunk in order is awaited
@@ -44,6 +44,8 @@ def encode_iter(model: Any, inputs: Iterable[Any], *, chunk_size: int | None = N
             "chunk would get its own. Encode with precision='float32' and call omniembed.util."
             "quantize_embeddings(embeddings, precision, ranges=...) with ranges computed once.")
     devices = list(device) if isinstance(device, (list, tuple)) else None
+    if pool is not None:
+        check_pool(model, pool)
     ctx, task, finish = model._plan_encode(**_encode_arguments(model, call, device, chunk_size))
     if chunk_size is None:
         workers = len(pool) if pool is not None else (len(devices) if devices else 1)
