@@ -13,15 +13,6 @@ from support.index_fixtures import (  # noqa: F401 - pytest finds fixtures by na
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Debian chromium through Playwright, shared by every browser test of the session."""
-    from support.index_browser import headless_chromium
-
-    with headless_chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="session")
 def corpus_page_url(indexed):  # noqa: F811 - the imported fixture
     """`omniembed serve --db` over the indexed media corpus (its model loaded by the server), for the session."""
     from support.index_browser import served_store

@@ -6,8 +6,19 @@ from __future__ import annotations
 import pytest
 from support.index_browser import keep_screenshot
 
-# One server per store and one browser for the session (tests/index/conftest.py); each module opens a tab.
+# One server per store for the session (tests/index/conftest.py), one browser for this module.
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright, shared by the browser tests. Module-scoped, not session:
+    Playwright's sync API keeps an asyncio loop running in the main thread while it is open, and later tests
+    that call asyncio.run() would fail."""
+    from support.index_browser import headless_chromium
+
+    with headless_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
