@@ -50,6 +50,16 @@ def test_ray_job_writes_a_store_that_search_reads(ray_cluster, clip_dir, photo_d
     failures = db.open_table("failures").to_arrow().to_pylist()
     assert [(f["path"].rsplit("/", 1)[-1], f["error"]) for f in failures] == [("broken.jpg", "MediaDecodeError")]
 
+    # the index's own reader (what `omniembed search` uses) accepts the store and finds each photo by example
+    from pathlib import Path
+
+    from omniembed.index import MediaIndex
+
+    index = MediaIndex.open(uri, model)
+    for name in rows:
+        hits = index.search(Path(photo_dir / name), top_k=1)
+        assert hits[0].path == str(photo_dir / name) and hits[0].modality == "image"
+
     assert job() == StoreWrite(written=3, failed=1) and items.count_rows() == 3  # upserted by id: no duplicates
     with pytest.raises(ConfigError, match="this job embeds with other"):
         ds = ray.data.from_items([{"path": "/x.txt", "bytes": b"x", "embedding": [0.0, 1.0], "error": None}])

@@ -2,7 +2,7 @@
 
 The store is the one ``omniembed index`` writes (docs/cli.md): a LanceDB database whose ``items`` table holds
 one row per embedded file, keyed by ``id``, with the model's description in the schema metadata (under
-``b"omniembed"``), and a ``failures`` table for the files that could not be embedded. :func:`store_rows` turns
+``b"omniembed"``; the schema is :mod:`omniembed.index.schema`'s), and a ``failures`` table for the files that could not be embedded. :func:`store_rows` turns
 the batches :class:`~omniembed.ray.Encoder` produced from ``read_binary_files(include_paths=True)`` into rows
 of that schema (the hashing runs on the cluster, with the embedding); :func:`write_store` writes them from the
 driver with ``merge_insert("id")``, so running a job again replaces rows instead of duplicating them, and a
@@ -25,47 +25,22 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from omniembed.errors import ConfigError
+from omniembed.index.schema import (
+    FAILURES_TABLE,
+    ITEMS_TABLE,
+    MAX_STORED_TEXT,
+    StoreInfo,
+    failures_schema,
+    items_schema,
+)
 from omniembed.optional import require
 
-ITEMS_TABLE = "items"
-FAILURES_TABLE = "failures"
-METADATA_KEY = b"omniembed"
-SCHEMA_VERSION = 1  # the store format of ``omniembed index``; a store with another version is refused
-HASH_DIGEST_BYTES = 16  # blake2b-128, as ``omniembed index`` hashes sources
-MAX_STORED_TEXT = 65_536
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    """What a store was built with (stored as JSON in the ``items`` schema metadata): the model id or folder,
-    its revision, the vector width, the similarity function and the model's modalities."""
-
-    model: str
-    revision: str | None
-    dimension: int
-    similarity: str = "cosine"
-    modalities: tuple[str, ...] = ("text",)
-    omniembed_version: str = field(default_factory=lambda: _version())
-    schema_version: int = SCHEMA_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps({**asdict(self), "modalities": list(self.modalities)}, sort_keys=True)
-
-    @classmethod
-    def from_schema(cls, schema: Any) -> StoreInfo | None:
-        raw = (schema.metadata or {}).get(METADATA_KEY)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        known["modalities"] = tuple(known.get("modalities") or ("text",))
-        return cls(**known)
+HASH_DIGEST_BYTES = 16  # blake2b-128 (index.schema.HASH_NAME), as ``omniembed index`` hashes sources
 
 
 @dataclass(frozen=True)
@@ -74,42 +49,6 @@ class StoreWrite:
 
     written: int
     failed: int
-
-
-def _version() -> str:
-    from omniembed import __version__
-
-    return __version__
-
-
-def items_schema(info: StoreInfo) -> Any:
-    """The Arrow schema of the ``items`` table (the columns of ``omniembed index``), ``info`` in its metadata."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            pa.field("id", pa.string(), nullable=False),
-            pa.field("path", pa.string(), nullable=False),
-            pa.field("page", pa.int32()),
-            pa.field("modality", pa.string(), nullable=False),
-            pa.field("size", pa.int64(), nullable=False),
-            pa.field("mtime", pa.float64()),
-            pa.field("content_hash", pa.string(), nullable=False),
-            pa.field("metadata", pa.json_(pa.utf8())),
-            pa.field("text", pa.string()),
-            pa.field("vector", pa.list_(pa.float32(), info.dimension)),
-        ],
-        metadata={METADATA_KEY: info.to_json().encode()},
-    )
-
-
-def failures_schema() -> Any:
-    import pyarrow as pa
-
-    return pa.schema([
-        pa.field("path", pa.string(), nullable=False), pa.field("size", pa.int64()), pa.field("mtime", pa.float64()),
-        pa.field("content_hash", pa.string()), pa.field("error", pa.string()), pa.field("reason", pa.string()),
-    ])
 
 
 def _modality(data: Any) -> str:

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from omniembed.errors import InputError
-from omniembed.inputs import infer_modality
 from omniembed.server.errors import ApiError, ItemError, failures_error, item_error, run_batched
 from omniembed.server.schemas import RerankRequest, RerankResponse
 from omniembed.server.state import ServerState
@@ -27,20 +26,6 @@ router = APIRouter(tags=["rerank"])
 
 def _document_json(raw: Any) -> Any:
     return {"text": raw} if isinstance(raw, str) else raw
-
-
-def _side(item: Any, modalities: list[Any]) -> Any:
-    """``{"audio": url}`` → ``url`` when the string alone is detected as that modality anyway: some pair scorers
-    (Whisper's GenerativeScore) take a bare media side but not a one-key dict."""
-    if isinstance(item, dict) and len(item) == 1:
-        (kind, value), = item.items()
-        if kind != "text" and isinstance(value, str):
-            try:
-                if infer_modality(value, modalities) == kind:
-                    return value
-            except InputError:
-                pass
-    return item
 
 
 async def rerank(body: RerankRequest, request: Request) -> JSONResponse:
@@ -60,7 +45,7 @@ async def rerank(body: RerankRequest, request: Request) -> JSONResponse:
                             f"{sorted(served.model.prompts)}.", param="prompt_name", code="unknown_prompt")
     modalities = served.modalities
     try:
-        query = _side(state.policy.prepare(body.query, modalities=modalities, as_message=False), modalities)
+        query = state.policy.prepare(body.query, modalities=modalities, as_message=False)
     except InputError as exc:
         raise ApiError(400, f"query: {exc.reason}", param="query", code=type(exc).__name__) from None
 
@@ -68,7 +53,7 @@ async def rerank(body: RerankRequest, request: Request) -> JSONResponse:
     pairs: list[tuple[int, list[Any]]] = []
     for index, raw in enumerate(documents):
         try:
-            document = _side(state.policy.prepare(raw, modalities=modalities, as_message=False), modalities)
+            document = state.policy.prepare(raw, modalities=modalities, as_message=False)
             pairs.append((index, [query, document]))
         except InputError as exc:
             errors[index] = item_error(index, exc, what="Document")
