@@ -46,7 +46,7 @@ def make_pdf(pages: int) -> bytes:
 
     photo = skimage_image("astronaut.png").convert("RGB").resize((256, 256), Image.BICUBIC)
     rng = np.random.default_rng(0)
-    words = "the of and to in is for on that with as by this from at be are data model page search".split()
+    words = ["the", "of", "and", "to", "in", "is", "for", "on", "that", "with", "as", "by", "this", "from", "at", "be", "are", "data", "model", "page", "search"]
     specs = []
     for number in range(1, pages + 1):
         lines = [f"Page {number}: " + " ".join(rng.choice(words, 12))] + [

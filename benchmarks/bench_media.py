@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import CACHE, TESTS, main, max_diff  # noqa: E402
+from common import CACHE, TESTS, main, max_diff
 
 XCLIP_MODALITIES = {
     "text": {"method": "get_text_features", "method_output_name": "pooler_output"},

@@ -15,10 +15,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import main  # noqa: E402
+from common import main
 
-WORDS = ("the a man woman dog cat city river music food photo of in on with runs eats plays reads quickly "
-         "beautiful old new small large red blue green ancient modern people children market mountain").split()
+WORDS = ["the", "a", "man", "woman", "dog", "cat", "city", "river", "music", "food", "photo", "of", "in", "on", "with", "runs", "eats", "plays", "reads", "quickly", "beautiful", "old", "new", "small", "large", "red", "blue", "green", "ancient", "modern", "people", "children", "market", "mountain"]
 
 
 def corpus(n: int = 2000, seed: int = 0) -> list[str]:

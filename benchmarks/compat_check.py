@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from common import emit, print_table, reference_python, run_side  # noqa: E402
+from common import emit, print_table, reference_python, run_side
 
 TEXTS = ["a photo of a cat", "how many people live in berlin", "berlin is the capital of germany", "a dog"]
 

@@ -18,9 +18,9 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, os.path.dirname(__file__))  # makes `support` importable from every test folder
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support.qwen_fixtures import qwen_media_url, qwen_oracle, qwen_reference, qwen_suite  # noqa: E402,F401
+import numpy as np
+import pytest
+from support.qwen_fixtures import qwen_media_url, qwen_oracle, qwen_reference, qwen_suite  # noqa: F401
 
 SPEECH = Path(__file__).resolve().parent / "support" / "speech"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from support.models import FLAT_CHAT_TEMPLATE
 
 from omniembed import SentenceTransformer
-from support.models import FLAT_CHAT_TEMPLATE
 
 # a template that writes no BOS: before the fix, a BOS-adding tokenizer put one in front of it
 NO_BOS_TEMPLATE = FLAT_CHAT_TEMPLATE.replace("{{- bos_token -}}", "")

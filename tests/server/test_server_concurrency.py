@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 from _harness import start_server
+
 from conftest import API_KEY, cosine, data_uri
 
 

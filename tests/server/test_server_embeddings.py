@@ -7,6 +7,7 @@ import base64
 
 import numpy as np
 import pytest
+
 from conftest import cosine, data_uri
 
 SENTENCES = ["A man is eating food.", "A man is riding a horse.", "The new movie is awesome!",

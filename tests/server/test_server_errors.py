@@ -9,6 +9,7 @@ import os
 import numpy as np
 import openai
 import pytest
+
 from conftest import cosine, data_uri
 
 

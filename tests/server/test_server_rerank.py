@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from conftest import CAPTIONS, data_uri
 
 QUERY = "How many people live in Berlin?"

@@ -89,7 +89,7 @@ def _handler(state: LoopbackServer) -> type[http.server.BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             query = parse_qs(parts.query)
             state.requests.append({"path": self.path, "headers": dict(self.headers)})

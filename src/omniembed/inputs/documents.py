@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -50,6 +51,8 @@ from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
 
 if TYPE_CHECKING:
+    from typing import Self  # Python ≥ 3.11; only for type checkers here
+
     from PIL.Image import Image as PILImage
 
     from omniembed.inputs.fetch import FetchPolicy
@@ -271,17 +274,15 @@ class DocumentPages(Iterator[DocumentPage]):
             with PDFIUM_LOCK:  # PDFium is not thread-safe, not even to close a document
                 pdf.close()
 
-    def __enter__(self) -> DocumentPages:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # at interpreter shutdown the modules close() needs may be gone
             self.close()
-        except Exception:  # noqa: BLE001 - at interpreter shutdown the modules close() needs may be gone
-            pass
 
     def __repr__(self) -> str:
         return f"DocumentPages({self.document!r}, {len(self._numbers)} of {self.page_count} pages)"

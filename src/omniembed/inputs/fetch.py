@@ -58,7 +58,7 @@ def _default_user_agent() -> str:
         from importlib.metadata import version
 
         return f"omniembed/{version('omniembed')}"
-    except Exception:  # not installed (a source checkout on sys.path): still identify ourselves
+    except Exception:  # noqa: BLE001 - not installed (a source checkout on sys.path): still identify ourselves
         return "omniembed"
 
 

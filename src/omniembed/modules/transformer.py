@@ -34,13 +34,13 @@ from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
 from omniembed.modules import loading
 from omniembed.modules.base import Module, read_json
-from omniembed.quiet import quiet_transformers
 from omniembed.modules.transformer_api import (
     TransformerReferenceAPI,
     check_modality_config,
     default_num_labels,
     rename_deprecated_args,
 )
+from omniembed.quiet import quiet_transformers
 
 logger = logging.getLogger(__name__)
 

@@ -47,52 +47,52 @@ from omniembed.util.tensor import (
 )
 
 __all__ = [
+    "SUPPORTED_SIMILARITY_FN_NAMES",
+    # quantization
+    "VALID_PRECISIONS",
     # similarity
     "SimilarityFunction",
-    "SUPPORTED_SIMILARITY_FN_NAMES",
+    "batch_to_device",
+    "check_precision",
     "check_similarity_fn_name",
-    "similarity_fn",
+    "community_detection",
     "cos_sim",
-    "pytorch_cos_sim",
     "dot_score",
     "euclidean_sim",
+    # naming, files, devices
+    "fullname",
+    "get_device_name",
+    "import_from_string",
+    "information_retrieval",
+    "is_sentence_transformer_model",
+    "load_dir_path",
+    "load_file_path",
     "manhattan_sim",
-    "pairwise_angle_sim",
-    "pairwise_cos_sim",
-    "pairwise_dot_score",
-    "pairwise_euclidean_sim",
-    "pairwise_manhattan_sim",
     # late interaction (multi-vector)
     "maxsim",
     "maxsim_pairwise",
     "mean_maxsim",
     "mean_maxsim_pairwise",
+    "normalize_embeddings",
+    "pairwise_angle_sim",
+    "pairwise_cos_sim",
+    "pairwise_dot_score",
+    "pairwise_euclidean_sim",
+    "pairwise_manhattan_sim",
+    "paraphrase_mining",
+    "paraphrase_mining_embeddings",
+    "pytorch_cos_sim",
+    "quantize_embeddings",
     # search
     "semantic_search",
     "semantic_search_faiss",
     "semantic_search_usearch",
-    "information_retrieval",
-    "paraphrase_mining",
-    "paraphrase_mining_embeddings",
-    "community_detection",
-    # quantization
-    "VALID_PRECISIONS",
-    "check_precision",
-    "quantize_embeddings",
-    # tensor helpers
-    "to_tensor",
+    "similarity_fn",
     "to_batch_tensor",
     "to_float_batch_tensor",
-    "normalize_embeddings",
+    # tensor helpers
+    "to_tensor",
     "truncate_embeddings",
-    "batch_to_device",
-    # naming, files, devices
-    "fullname",
-    "import_from_string",
-    "get_device_name",
-    "is_sentence_transformer_model",
-    "load_dir_path",
-    "load_file_path",
 ]
 
 

@@ -203,7 +203,7 @@ class SimilarityFunction(str, Enum):
 
     COSINE = "cosine"
     DOT_PRODUCT = "dot"
-    DOT = "dot"  # alias of DOT_PRODUCT (Enum makes a second name for an existing value an alias)
+    DOT = "dot"  # noqa: PIE796 - alias of DOT_PRODUCT (Enum makes a second name for an existing value an alias)
     EUCLIDEAN = "euclidean"
     MANHATTAN = "manhattan"
     MAXSIM = "maxsim"
