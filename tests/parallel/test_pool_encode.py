@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from omniembed.errors import ConfigError, MediaDecodeError, UnsupportedInputError
+from omniembed.errors import ConfigError, ItemProcessingError, MediaDecodeError, UnsupportedInputError
 from omniembed.util import quantize_embeddings
 
 
@@ -46,7 +46,8 @@ def test_pool_decodes_media_in_the_workers(clip_model, clip_pool, mixed, monkeyp
         raise AssertionError("the parent process decoded a media item")
 
     monkeypatch.setattr(loader, "load_item", refuse)  # patched here only: spawned workers import their own
-    with pytest.raises(AssertionError, match="parent process decoded"):
+    # a decoder's own exception reaches the caller as that item's ItemProcessingError (docs/inputs.md)
+    with pytest.raises(ItemProcessingError, match="parent process decoded"):
         clip_model.encode(mixed[:2])
     pooled = clip_model.encode(mixed, pool=clip_pool, chunk_size=4)
     monkeypatch.undo()

@@ -390,7 +390,8 @@ class CrossEncoder(CrossEncoderReferenceAPI, ModelBase):
 
 _VLM_RERANKER_HINT = (
     "{path!r} holds a vision-language model ({architecture}) and no saved reranker (modules.json), so CrossEncoder "
-    "cannot tell how it scores pairs. Assemble it once from modules and save it, as in the reference: "
+    "cannot tell how it scores pairs (AutoModelForSequenceClassification, the reference's default, has no class for "
+    "it either). Assemble it once from modules and save it, as in the reference: "
     "Transformer(folder, transformer_task='any-to-any', module_output_name='causal_logits', modality_config=<logits "
     "for text, image and message>) followed by LogitScore(<id of 'yes'>, <id of 'no'>), then "
     "CrossEncoder(modules=[...]).save('my-reranker'); CrossEncoder('my-reranker') loads it from then on. "

@@ -96,7 +96,7 @@ def load_modules(folder: str, entries: list[dict[str, Any]], **load_kwargs: Any)
                 continue
             except TypeError:
                 raise ModelLoadError(f"Module folder {sub!r} listed in modules.json does not exist.") from None
-        modules.append(_with_call_kwargs(load_module(cls, sub, _accepted(cls.load, load_kwargs)), entry.get("kwargs")))
+        modules.append(_with_call_kwargs(load_module(cls, sub, load_kwargs), entry.get("kwargs")))
     return modules
 
 
@@ -126,9 +126,10 @@ def _accepted(load: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def load_module(cls: type, sub: str, load_kwargs: dict[str, Any]) -> torch.nn.Module:
     """``cls.load(sub)``; whatever a hostile or broken folder makes the loaders raise becomes a ModelLoadError
-    naming the folder (a shape mismatch, a corrupt weights file, a config value of the wrong type…)."""
+    naming the folder (a shape mismatch, a corrupt weights file, a config value of the wrong type, a class
+    without ``load``…). Only the options ``load`` takes are passed (:func:`_accepted`)."""
     try:
-        return cls.load(sub, **load_kwargs)
+        return cls.load(sub, **_accepted(cls.load, load_kwargs))
     except OmniEmbedError as exc:
         if sub not in str(exc) and len(exc.args) == 1 and isinstance(exc.args[0], str):
             exc.args = (f"{sub}: {exc.args[0]}",)  # say which module folder holds the bad setting
