@@ -42,7 +42,7 @@ from omniembed.errors import (
     OmniEmbedError,
     UnsupportedInputError,
 )
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
 from omniembed.optional import require
 
@@ -335,40 +335,3 @@ def array_to_image(value: Any, *, limits: MediaLimits | None = None) -> PILImage
         )
     _check_pixels((a.shape[1], a.shape[0]), limits, value)
     return Image.fromarray(np.ascontiguousarray(to_uint8(a, value)))
-
-
-# -------------------------------------------------------------------------------------- animations as video
-def decode_animation(
-    source: SourceData, *, limits: MediaLimits, background: Sequence[int] | None = (255, 255, 255)
-) -> tuple[list[np.ndarray], list[float], float]:
-    """Every frame of an animated GIF/WebP/PNG as RGB uint8 arrays, each frame's start time and the total
-    duration in seconds.
-
-    Used by :func:`~omniembed.inputs.load_video` for animated images; bounded by ``max_animation_frames``.
-    """
-
-    def decode():
-        fp = source.open()
-        try:
-            img = _open_checked(fp, limits, source.name)
-            count = getattr(img, "n_frames", 1)
-            if count > limits.max_animation_frames:
-                raise MediaTooLargeError(
-                    f"animation has {count} frames, more than "
-                    f"MediaLimits.max_animation_frames={limits.max_animation_frames}",
-                    item=source.name,
-                )
-            check_decoded_bytes(count * img.size[0] * img.size[1] * 3, limits,
-                                f"an animation of {count} frames of {img.size[0]}×{img.size[1]}", source.name)
-            frames, starts, clock = [], [], 0.0
-            for index in range(count):
-                img.seek(index)
-                img.load()
-                frames.append(np.asarray(_to_rgb(img, background)))
-                starts.append(clock)
-                clock += max(float(img.info.get("duration") or 0.0), 0.0) / 1000.0
-            return frames, starts, clock
-        finally:
-            fp.close()
-
-    return _guarded(decode, source.name)

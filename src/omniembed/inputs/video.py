@@ -1,20 +1,15 @@
 """load_video(): any video reference → a :class:`VideoClip` of sampled RGB frames, decoding only what is needed.
 
-Sampling (:class:`VideoSampling`) follows transformers' video processors: ``N`` frames are taken at indices
-``floor(i × total / N)`` for ``i < N``. ``N`` is ``num_frames`` when set (uniform sampling; frames repeat when
-the video is shorter), else ``duration × fps`` (default 2 frames per second, MTEB's MVEB setting), capped at
-``max_frames`` (256) and at ``MediaLimits.max_video_frames``; when a cap binds, the frames spread uniformly.
-
-Files, URLs, data URIs, bytes and file objects are decoded with PyAV. The target timestamps come from the
-container metadata, and the decoder **seeks** to a target whenever it lies further ahead than decoding
-forward would cost (at least 1 s, and at least the distance back to the keyframe a seek lands on): 8 frames
-of a 10-minute video decode a few dozen frames, not 18,000. Close targets (2 fps sampling) are picked while
-decoding sequentially. Duration and frame size are checked against :class:`~omniembed.inputs.MediaLimits`
-from the metadata before decoding. Animated GIF/WebP/PNG files are read frame by frame with Pillow.
-
-In-memory videos: a list of frames (PIL images or arrays), a 4-D array or tensor ``(T, H, W, C)`` or
-``(T, C, H, W)``, a 5-D ``(1, T, …)`` one, or ``{"array": frames, "video_metadata": {"fps": …}}``; they are
-sampled the same way (by ``fps`` only when the metadata gives the source fps).
+Which frames are kept is :class:`VideoSampling` (:mod:`omniembed.inputs.video_clip`). Files, URLs, data URIs, bytes
+and file objects are decoded here with PyAV. The target timestamps come from the container metadata, and the
+decoder **seeks** to a target whenever it lies further ahead than decoding forward would cost (at least 1 s, and
+at least the distance back to the keyframe a seek lands on): 8 frames of a 10-minute video decode a few dozen
+frames, not 18,000. Close targets (2 fps sampling) are picked while decoding sequentially. Duration and frame
+size are checked against :class:`~omniembed.inputs.MediaLimits` from the metadata before decoding, and the kept
+frames are written into one array allocated once their number and size are known (never a list stacked
+afterwards, which held the result twice). Animated GIF/WebP/PNG files are read frame by frame with Pillow
+(:mod:`omniembed.inputs.video_animation`); in-memory videos (frame lists, arrays, tensors, ``{"array": …,
+"video_metadata": …}``) are sampled by :mod:`omniembed.inputs.video_arrays`.
 
 Example:
     >>> import numpy as np
@@ -27,114 +22,42 @@ Example:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from omniembed.errors import ConfigError, MediaDecodeError, MediaTooLargeError, UnsupportedInputError
+from omniembed.errors import MediaDecodeError, MediaTooLargeError, UnsupportedInputError
 from omniembed.inputs.audio import (
-    AudioClip,
     av_guarded,
     container_seconds,
     decode_audio_source,
     first_stream,
     open_container,
 )
-from omniembed.inputs.image import _pil, as_numpy, channels_last, decode_animation, to_uint8
-from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes, join_releasing
+from omniembed.inputs.image import _pil
+from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits, check_decoded_bytes
 from omniembed.inputs.sources import SourceData, read_source
+from omniembed.inputs.video_animation import decode_animation_clip
+from omniembed.inputs.video_arrays import clip_from_frames
+from omniembed.inputs.video_clip import (
+    VideoClip,
+    VideoSampling,
+    check_frame_size,
+    check_video_seconds,
+    sample_indices,
+)
 
 if TYPE_CHECKING:
     from omniembed.inputs.fetch import FetchPolicy
 
-__all__ = ["VideoClip", "VideoSampling", "load_video", "sample_indices"]
+# VideoClip, VideoSampling and sample_indices live in video_clip; they are imported from here too.
+__all__ = ["VideoClip", "VideoSampling", "decode_video_source", "load_video", "sample_indices"]
 
 # Seek instead of decoding forward when the next target is further ahead than this (seconds). It grows to the
 # longest keyframe distance a seek has revealed, since each seek decodes at least that much anyway.
 SEEK_MIN_GAP = 1.0
 _SLACK_SECONDS = 1.0
-
-
-@dataclass
-class VideoClip:
-    """Sampled frames ``(T, H, W, 3)`` uint8, the source ``fps``, each frame's ``timestamps`` (seconds from the
-    start; frame positions when an in-memory video has no fps) and ``frame_indices`` in the source, the source
-    ``duration`` and ``total_frames``, and the audio track when requested."""
-
-    frames: np.ndarray
-    fps: float | None
-    timestamps: list[float]
-    frame_indices: list[int]
-    duration: float | None = None
-    audio: AudioClip | None = None
-    total_frames: int | None = None
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
-
-    @property
-    def video_metadata(self) -> dict[str, Any]:
-        """The transformers ``VideoMetadata`` fields of this clip."""
-        return {
-            "total_num_frames": self.total_frames,
-            "fps": self.fps,
-            "duration": self.duration,
-            "frames_indices": list(self.frame_indices),
-        }
-
-    def __repr__(self) -> str:
-        return (
-            f"VideoClip(frames={tuple(self.frames.shape)}, fps={self.fps}, duration={self.duration}, "
-            f"audio={self.audio!r})"
-        )
-
-
-@dataclass(frozen=True)
-class VideoSampling:
-    """Which frames to keep: ``num_frames`` uniformly (wins when set), else ``fps`` frames per second of video
-    (None: every frame), at least ``min_frames`` and at most ``max_frames``. ``spread``: ``"floor"`` picks
-    ``floor(i × total / N)``, ``"linspace"`` picks ``round(linspace(0, total - 1, N))`` (Qwen3-VL's sampler, which
-    keeps the last frame); ``assumed_fps`` is the source fps used when a video carries none (Qwen3-VL assumes 24)."""
-
-    num_frames: int | None = None
-    fps: float | None = 2.0
-    max_frames: int = 256
-    min_frames: int = 1
-    spread: str = "floor"
-    assumed_fps: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.num_frames is not None and (not isinstance(self.num_frames, int) or self.num_frames < 1):
-            raise ConfigError(f"VideoSampling.num_frames must be a positive integer or None, got {self.num_frames!r}")
-        if self.fps is not None and not (isinstance(self.fps, (int, float)) and 0 < self.fps < math.inf):
-            raise ConfigError(f"VideoSampling.fps must be a positive number or None, got {self.fps!r}")
-        if not isinstance(self.max_frames, int) or self.max_frames < 1:
-            raise ConfigError(f"VideoSampling.max_frames must be a positive integer, got {self.max_frames!r}")
-        if self.spread not in ("floor", "linspace"):
-            raise ConfigError(f"VideoSampling.spread must be 'floor' or 'linspace', got {self.spread!r}")
-
-
-def sample_indices(
-    total: int, fps: float | None, sampling: VideoSampling, limits: MediaLimits, item: Any = None
-) -> list[int]:
-    """Indices of the frames to keep out of ``total`` frames at ``fps`` (see the module docstring)."""
-    if sampling.num_frames is not None:
-        if sampling.num_frames > limits.max_video_frames:
-            raise MediaTooLargeError(
-                f"num_frames={sampling.num_frames} is more than MediaLimits.max_video_frames={limits.max_video_frames}",
-                item=item,
-            )
-        count = sampling.num_frames
-    else:
-        fps = fps or sampling.assumed_fps
-        count = total if not (sampling.fps and fps) else max(1, int(total / fps * sampling.fps))
-        count = min(max(count, sampling.min_frames), total, sampling.max_frames, limits.max_video_frames)
-    if sampling.spread == "linspace":
-        return [int(i) for i in np.linspace(0, total - 1, count).round()]
-    return [i * total // count for i in range(count)]
 
 
 def load_video(
@@ -160,11 +83,11 @@ def load_video(
             raise UnsupportedInputError(
                 f"a video dict needs 'array' and 'video_metadata' keys, got {sorted(map(str, ref))}", item=ref
             )
-        return _from_frames(ref["array"], ref.get("video_metadata"), sampling, limits, ref)
+        return clip_from_frames(ref["array"], ref.get("video_metadata"), sampling, limits, ref)
     if isinstance(ref, (list, tuple, np.ndarray)) or type(ref).__module__.split(".")[0] == "torch":
-        return _from_frames(ref, None, sampling, limits, ref)
+        return clip_from_frames(ref, None, sampling, limits, ref)
     if isinstance(ref, _pil().Image):
-        return _from_frames([ref], None, sampling, limits, ref)
+        return clip_from_frames([ref], None, sampling, limits, ref)
     source = read_source(ref, fetch=fetch, limits=limits, kind="video")
     return decode_video_source(
         source,
@@ -174,123 +97,6 @@ def load_video(
         audio_sampling_rate=audio_sampling_rate,
         item=ref,
     )
-
-
-# ------------------------------------------------------------------------------------------- in memory
-def _meta(metadata: Any, key: str) -> Any:
-    if metadata is None:
-        return None
-    return metadata.get(key) if isinstance(metadata, dict) else getattr(metadata, key, None)
-
-
-def _frames_array(frames: Any, item: Any, owned: bool = False) -> np.ndarray:
-    """(T, H, W, 3) uint8 from a frame list or a 4-D/5-D array; alpha is composited on white. ``owned``: the list
-    is ours (decoded here), so its frames are released as they are copied."""
-    if isinstance(frames, (list, tuple)):
-        if not frames:
-            raise MediaDecodeError("the video has no frames (empty list)", item=item)
-        Image = _pil()
-        from omniembed.inputs.image import _to_rgb
-
-        parts = [np.asarray(_to_rgb(f, (255, 255, 255))) if isinstance(f, Image.Image) else as_numpy(f) for f in frames]
-        if len({p.shape for p in parts}) != 1 or len({p.dtype for p in parts}) != 1:
-            raise UnsupportedInputError("all frames of a video must have the same shape and dtype", item=item)
-        if owned and isinstance(frames, list):
-            frames.clear()
-        a = join_releasing(parts, stack=True)
-    else:
-        a = as_numpy(frames)
-        while a.ndim > 4 and a.shape[0] == 1:
-            a = a[0]
-    if a.ndim == 3 and a.shape[-1] not in (1, 2, 3, 4) and a.shape[1] not in (1, 2, 3, 4):
-        a = a[..., None]  # a list of (H, W) grey frames
-    if a.ndim != 4:
-        raise UnsupportedInputError(
-            f"a video array must be (T, H, W, C) or (T, C, H, W) (or (1, T, …)), got shape {tuple(a.shape)}", item=item
-        )
-    is_torch = type(frames).__module__.split(".")[0] == "torch"
-    a = to_uint8(channels_last(a, channels_first_hint=is_torch, item=item), item)
-    channels = a.shape[-1]
-    if channels in (1, 2):
-        grey = np.repeat(a[..., :1], 3, axis=-1)
-        a = grey if channels == 1 else np.concatenate([grey, a[..., 1:]], axis=-1)
-    if a.shape[-1] == 4:
-        alpha = a[..., 3:].astype(np.float32) / 255.0
-        a = np.rint(a[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
-    return a
-
-
-def _from_frames(
-    frames: Any,
-    metadata: Any,
-    sampling: VideoSampling,
-    limits: MediaLimits,
-    item: Any,
-    starts: Sequence[float] | None = None,
-    owned: bool = False,
-) -> VideoClip:
-    a = _frames_array(frames, item, owned)
-    total, height, width = a.shape[0], a.shape[1], a.shape[2]
-    if total == 0:
-        raise MediaDecodeError("the video has no frames", item=item)
-    if height == 0 or width == 0:
-        raise MediaDecodeError(f"the video frames are empty ({width}×{height} pixels)", item=item)
-    _check_size(width, height, limits, item)
-    fps = _metadata_number(metadata, "fps", item)
-    duration = _metadata_number(metadata, "duration", item) or (total / fps if fps else None)
-    if duration is not None and duration > limits.max_video_seconds:
-        raise MediaTooLargeError(
-            f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
-            item=item,
-        )
-    picked = sample_indices(total, fps, sampling, limits, item)
-    check_decoded_bytes(len(picked) * height * width * 3, limits, f"{len(picked)} frames of {width}×{height}", item)
-    source_indices = _meta(metadata, "frames_indices")
-    source_indices = _metadata_indices(source_indices, total, item)
-    indices = [source_indices[i] for i in picked] if source_indices else picked
-    if starts is not None:
-        times = [float(starts[i]) for i in picked]
-    else:
-        times = [i / fps if fps else float(i) for i in indices]
-    return VideoClip(
-        np.ascontiguousarray(a if picked == list(range(total)) else a[picked]),  # every frame kept: no copy
-        fps,
-        times,
-        [int(i) for i in indices],
-        float(duration) if duration is not None else None,
-        None,
-        total,
-    )
-
-
-def _metadata_indices(value: Any, total: int, item: Any) -> list[int] | None:
-    """The caller's ``frames_indices`` when they describe every frame given (whole numbers ≥ 0), else None."""
-    if value is None or isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or len(value) != total:
-        return None
-    indices = list(value)
-    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i >= 0 for i in indices):
-        raise UnsupportedInputError("video_metadata['frames_indices'] must hold whole numbers >= 0", item=item)
-    return [int(i) for i in indices]
-
-
-def _metadata_number(metadata: Any, key: str, item: Any) -> float | None:
-    """A positive, finite number from the caller's video metadata (None or 0: unknown)."""
-    value = _meta(metadata, key)
-    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0):
-        return None
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not number or not 0 < float(value) < math.inf:
-        raise UnsupportedInputError(f"video_metadata[{key!r}] must be a positive number, got {value!r}", item=item)
-    return float(value)
-
-
-def _check_size(width: int, height: int, limits: MediaLimits, item: Any) -> None:
-    if width * height > limits.max_video_pixels:
-        raise MediaTooLargeError(
-            f"video frames are {width}×{height}, more than MediaLimits.max_video_pixels="
-            f"{limits.max_video_pixels} pixels",
-            item=item,
-        )
 
 
 # ---------------------------------------------------------------------------------------------- decoding
@@ -318,10 +124,7 @@ def decode_video_source(
     item = source.name if item is None else item
     sniffed = sniff_media(source.head())
     if sniffed is not None and sniffed[0] == "image":  # GIF/WebP/APNG animations (and stills) via Pillow
-        frames, starts, total_time = decode_animation(source, limits=limits)
-        fps = len(frames) / total_time if total_time > 0 else None
-        return _from_frames(frames, {"fps": fps, "duration": total_time or None}, sampling, limits, item, starts,
-                            owned=True)
+        return decode_animation_clip(source, sampling=sampling, limits=limits, item=item)
 
     def decode() -> VideoClip:
         with open_container(source) as container:
@@ -336,9 +139,7 @@ def decode_video_source(
                                 f"{len(indices)} frames of {cc.width}×{cc.height}", item)
             targets = [i / info.fps for i in indices]
             frames, times = _decode_at(container, stream, targets, info, limits, item)
-        return VideoClip(
-            join_releasing(frames, stack=True), info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total
-        )
+        return VideoClip(frames, info.fps, times, [round(t * info.fps) for t in times], info.duration, None, info.total)
 
     clip = av_guarded(decode, item)
     if with_audio:
@@ -351,7 +152,7 @@ def decode_video_source(
 def _probe(container: Any, stream: Any, limits: MediaLimits, item: Any) -> _StreamInfo:
     cc = stream.codec_context
     if cc.width and cc.height:
-        _check_size(cc.width, cc.height, limits, item)
+        check_frame_size(cc.width, cc.height, limits, item)
     time_base = stream.time_base
     start = float(stream.start_time * time_base) if stream.start_time is not None and time_base else 0.0
     fps = float(stream.average_rate or stream.guessed_rate or 0) or None
@@ -374,11 +175,7 @@ def _probe(container: Any, stream: Any, limits: MediaLimits, item: Any) -> _Stre
         container.seek(0)
     if not total or not fps or not duration:
         raise MediaDecodeError("the video stream holds no frames (or no timing information)", item=item)
-    if duration > limits.max_video_seconds:
-        raise MediaTooLargeError(
-            f"video is {duration:.1f}s long, more than MediaLimits.max_video_seconds={limits.max_video_seconds:g}",
-            item=item,
-        )
+    check_video_seconds(duration, limits, item)
     return _StreamInfo(fps, duration, total, start, time_base)
 
 
@@ -387,13 +184,44 @@ def _iter_frames(container: Any, stream: Any):
     yield from container.decode(stream)
 
 
+class _KeptFrames:
+    """The sampled frames, written into one ``(N, H, W, 3)`` array as they are decoded, and their times.
+
+    The array is allocated at the first kept frame, whose decoded size is certain (a rotation swaps the codec's
+    width and height), after checking ``N`` frames of that size against ``max_decoded_bytes``. A frame appears
+    once per target it satisfies.
+    """
+
+    def __init__(self, count: int, limits: MediaLimits, item: Any) -> None:
+        self.count, self.limits, self.item = count, limits, item
+        self.array: np.ndarray | None = None
+        self.times: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def add(self, rgb: np.ndarray, t: float) -> None:
+        if self.array is None:
+            check_decoded_bytes(self.count * rgb.nbytes, self.limits,
+                                f"{self.count} frames of {rgb.shape[1]}×{rgb.shape[0]}", self.item)
+            self.array = np.empty((self.count, *rgb.shape), np.uint8)  # pages become resident as rows are written
+        elif rgb.shape != self.array.shape[1:]:
+            raise MediaDecodeError(
+                f"the video changes its frame size while decoding ({self.array.shape[2]}×{self.array.shape[1]}, "
+                f"then {rgb.shape[1]}×{rgb.shape[0]})",
+                item=self.item,
+            )
+        self.array[len(self.times)] = rgb
+        self.times.append(round(t, 6))
+
+
 def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimits, item):
-    """RGB arrays of the first frame at or after each target time (seconds from the start), with its time."""
+    """The RGB frames ``(N, H, W, 3)`` first at or after each target time (seconds from the start), and their
+    times."""
     tolerance = 0.5 / info.fps  # a frame within half a frame period before the target is "at" the target
-    picked: list[tuple[np.ndarray, float]] = []
+    picked = _KeptFrames(len(targets), limits, item)
     seek_gap, can_seek = SEEK_MIN_GAP, True
     frames, position, last = None, 0.0, None
-    decoded_bytes = 0
     while len(picked) < len(targets):
         target = targets[len(picked)]
         landed_by_seek = False
@@ -429,23 +257,22 @@ def _decode_at(container, stream, targets, info: _StreamInfo, limits: MediaLimit
             rgb = None
             while len(picked) < len(targets) and t >= targets[len(picked)] - tolerance:
                 rgb = _to_rgb_array(frame, limits, item) if rgb is None else rgb
-                picked.append((rgb, t))
-                decoded_bytes += rgb.nbytes
-                check_decoded_bytes(decoded_bytes * len(targets) / len(picked), limits,
-                                    f"{len(targets)} frames of {rgb.shape[1]}×{rgb.shape[0]}", item)
+                picked.add(rgb, t)
                 took = True
             if took:
                 break
         if not (took or restarted):
             break  # end of stream
     if len(picked) < len(targets):
-        picked += _fill_tail(targets[len(picked) :], last, position, info, limits, item)
-    return [p[0] for p in picked], [round(p[1], 6) for p in picked]
+        rgb = _tail_frame(targets[len(picked) :], last, position, info, limits, item)
+        while len(picked) < len(targets):
+            picked.add(rgb, position)
+    return picked.array, picked.times
 
 
-def _fill_tail(missing, last, position, info: _StreamInfo, limits: MediaLimits, item):
-    """Targets past the last decodable frame: repeat that frame when the shortfall is metadata rounding,
-    fail when the file is evidently cut short."""
+def _tail_frame(missing, last, position, info: _StreamInfo, limits: MediaLimits, item) -> np.ndarray:
+    """The frame for targets past the last decodable one: that frame again when the shortfall is metadata
+    rounding; fail when the file is evidently cut short."""
     if last is None:
         raise MediaDecodeError("no video frame could be decoded (truncated or corrupt file)", item=item)
     shortfall = missing[-1] - position
@@ -455,12 +282,11 @@ def _fill_tail(missing, last, position, info: _StreamInfo, limits: MediaLimits, 
             f"says it lasts {info.duration:.2f}s",
             item=item,
         )
-    rgb = _to_rgb_array(last, limits, item)
-    return [(rgb, position)] * len(missing)
+    return _to_rgb_array(last, limits, item)
 
 
 def _to_rgb_array(frame: Any, limits: MediaLimits, item: Any) -> np.ndarray:
-    _check_size(frame.width, frame.height, limits, item)
+    check_frame_size(frame.width, frame.height, limits, item)
     rgb = frame.to_ndarray(format="rgb24")
     # Phone videos store their orientation as a display matrix (the video's EXIF); players honour it.
     turns = round(float(getattr(frame, "rotation", 0) or 0) / 90.0) % 4
