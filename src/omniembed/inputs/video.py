@@ -134,6 +134,9 @@ def decode_video_source(
             stream.thread_type = "AUTO"
             info = _probe(container, stream, limits, item)
             indices = sample_indices(info.total, info.fps, sampling, limits, item)
+            if not indices:  # a corrupt container can declare a negative frame count and duration
+                raise MediaDecodeError(f"the video declares {info.total} frames over {info.duration:.2f}s: nothing "
+                                       "to sample", item=item)
             cc = stream.codec_context
             check_decoded_bytes(len(indices) * (cc.width or 0) * (cc.height or 0) * 3, limits,
                                 f"{len(indices)} frames of {cc.width}×{cc.height}", item)
