@@ -47,7 +47,8 @@ class MediaLimits:
     ``max_decoded_bytes``: the size of the decoded result of one item (all sampled video frames together, all
     frames of an animation, the samples of an audio clip), checked from the metadata before decoding and again
     while decoding. Small files can declare huge results (an 8K video repeated into 256 frames, a GIF of a
-    thousand 1-pixel updates on a 9000×9000 canvas); this keeps them bounded. Peak memory is about twice it.
+    thousand 1-pixel updates on a 9000×9000 canvas); this keeps them bounded. Video frames are written into the
+    result as they are decoded, so it is held once (plus the decoder's working memory).
     ``max_document_pages``: pages rendered from one PDF (the selected ones when ``pages=`` is given).
     ``max_page_seconds``: time to render one PDF page; PDFium is stopped when it runs over.
     ``max_document_seconds``: rendering time for all the pages of one PDF together.
