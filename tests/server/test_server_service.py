@@ -106,6 +106,11 @@ def test_metrics_count_requests_items_and_errors(http, media_server):
     assert _metric(text, "omniembed_models_ready") == 1
 
 
+def test_loaded_objects_are_hidden_from_the_collector(http):
+    """`omniembed serve` freezes what loading created, so full collections during requests stay short (p99)."""
+    assert _metric(http.get("/metrics").text, "omniembed_gc_frozen_objects") > 100_000
+
+
 def test_openmp_threads_wait_passively(api_server):
     """The command restarts itself with OMP_WAIT_POLICY=PASSIVE unless the variable was set (then it is kept)."""
     import os

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import os
 import signal
@@ -171,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
                             log_level="debug" if args.debug else "warning", access_log=args.access_log,
                             timeout_graceful_shutdown=args.graceful_timeout, server_header=False)
     server = _make_server(uvicorn, config, announcer, on_exit=state.flush)
+    state.on_ready.append(_freeze_loaded_objects)
     state.on_ready.append(announcer.ready)
     state.on_load_error.append(lambda exc: setattr(server, "should_exit", True))
     print(f"omniembed serve: loading {len(specs)} model(s)…", file=sys.stderr, flush=True)
@@ -188,6 +190,19 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print("omniembed serve: stopped", file=sys.stderr)
     return 0
+
+
+def _freeze_loaded_objects(_state: object) -> None:
+    """Move everything alive after loading (models, tokenizers, modules: ~400,000 objects for MiniLM) out of
+    the garbage collector's sight.
+
+    Requests allocate many short-lived objects, so the collector runs often, and each full collection walked the
+    whole loaded heap: measured with 32 concurrent MiniLM clients on 2 cores, p99 latency was 280-360 ms with the
+    default collector and 154-199 ms after ``gc.freeze()`` (p50 and throughput unchanged). Loaded objects live as
+    long as the server, so hiding them from the collector frees nothing that would otherwise be freed.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _reexec_with_passive_openmp() -> None:

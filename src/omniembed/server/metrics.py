@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import gc
+
 from omniembed.optional import require
 from omniembed.server.batcher import BatchStats
 
@@ -53,6 +55,9 @@ class Metrics:
         self.queued = prom.Gauge("omniembed_queued_items", "Items waiting for a model call", ["model"],
                                  registry=registry)
         self.ready = prom.Gauge("omniembed_models_ready", "1 once every model is loaded", registry=registry)
+        frozen = prom.Gauge("omniembed_gc_frozen_objects", "Objects hidden from the garbage collector "
+                            "(omniembed serve freezes what loading created)", registry=registry)
+        frozen.set_function(gc.get_freeze_count)
 
     def observe_batch(self, stats: BatchStats) -> None:
         self.batch_items.labels(model=stats.name).observe(stats.items)
