@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from support import media
+from support.fetch_fakes import dns, mock_transport, no_connect, server  # noqa: F401 - fixtures of test_fetch*.py
 
 from omniembed.inputs import FetchPolicy
 
@@ -59,13 +60,13 @@ def malformed(media_dir) -> dict[str, str]:
 def http_media(media_dir):
     """A loopback HTTP server over ``media_dir``: yields (base URL, a FetchPolicy that may reach it)."""
     handler = functools.partial(_QuietHandler, directory=str(media_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     policy = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1"}), total_timeout=10.0)
-    yield f"http://127.0.0.1:{server.server_port}", policy
-    server.shutdown()
-    server.server_close()
+    yield f"http://127.0.0.1:{httpd.server_port}", policy
+    httpd.shutdown()
+    httpd.server_close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -10,8 +10,8 @@ import pytest
 
 @pytest.mark.parametrize(
     "name",
-    ["omniembed.inputs", "omniembed.inputs.documents", "omniembed.inputs.pdf_render", "omniembed.inputs.detect",
-     "omniembed.inputs.sniff", "omniembed.inputs.limits", "omniembed.inputs.loader"],
+    ["omniembed.inputs", "omniembed.inputs.documents", "omniembed.inputs.document_checks", "omniembed.inputs.pdf_render",
+     "omniembed.inputs.detect", "omniembed.inputs.sniff", "omniembed.inputs.limits", "omniembed.inputs.loader"],
 )  # fmt: skip
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

@@ -1,7 +1,7 @@
-"""fetch_bytes against a real loopback server: SSRF guard, pinning, redirects, time and size limits.
+"""fetch_bytes against a real loopback server: SSRF guard, redirects, HTTP failures, time and size limits.
 
 No test sends a packet beyond 127.0.0.1: name resolution is faked for test host names and numeric-only for
-everything else, and the "public IP" cases run over an ``httpx.MockTransport``.
+everything else (``support.fetch_fakes``). DNS rebinding, address pinning and TLS are in test_fetch_pinning.py.
 """
 
 from __future__ import annotations
@@ -9,94 +9,14 @@ from __future__ import annotations
 import socket
 import time
 
-import httpx
 import pytest
-from support.http_server import OK_BODY, client_tls_context, start_server, stop_server
+from support.fetch_fakes import LOOPBACK
+from support.http_server import OK_BODY
 
 from omniembed.errors import ConfigError, InputError, MediaFetchError, MediaTooLargeError
-from omniembed.inputs import fetch as fetch_module
 from omniembed.inputs.fetch import FetchedData, FetchPolicy, fetch_bytes
 
-LOOPBACK = FetchPolicy(allow_private_hosts=frozenset({"127.0.0.1"}), total_timeout=5.0)
-PUBLIC_IP = "93.184.216.34"  # only ever handed to a MockTransport
-_real_getaddrinfo = socket.getaddrinfo
-
-
-@pytest.fixture
-def server():
-    state = start_server()
-    yield state
-    stop_server(state)
-
-
-class FakeDNS:
-    """getaddrinfo for test host names (a list of answers, one per lookup); numeric-only for anything else."""
-
-    def __init__(self) -> None:
-        self.answers: dict[str, list[list[str]]] = {}
-        self.lookups: list[str] = []
-        self.delay: dict[str, float] = {}
-
-    def __call__(self, host, port, family=0, type=0, proto=0, flags=0):
-        self.lookups.append(host)
-        if host in self.delay:
-            time.sleep(self.delay[host])
-        if host in self.answers:
-            queue = self.answers[host]
-            ips = queue.pop(0) if len(queue) > 1 else queue[0]
-            return [
-                (socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port or 0))
-                for ip in ips
-            ]
-        if host == "localhost":
-            return _real_getaddrinfo(host, port, family, type, proto, flags)
-        # Numeric forms ("127.0.0.1", "2130706433", "0x7f.1") parse locally; a real name fails instead of
-        # reaching a DNS server.
-        return _real_getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
-
-
-@pytest.fixture(autouse=True)
-def dns(monkeypatch) -> FakeDNS:
-    fake = FakeDNS()
-    monkeypatch.setattr(socket, "getaddrinfo", fake)
-    return fake
-
-
-@pytest.fixture
-def no_connect(monkeypatch) -> list:
-    """Fail loudly if anything tries to open a TCP connection."""
-    attempts: list = []
-
-    def refuse(address, *args, **kwargs):
-        attempts.append(address)
-        raise AssertionError(f"unexpected connection to {address}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    return attempts
-
-
-class Recorder:
-    """A MockTransport handler that records requests and answers from a route table."""
-
-    def __init__(self, routes: dict[str, httpx.Response] | None = None) -> None:
-        self.requests: list[httpx.Request] = []
-        self.routes = routes or {}
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        default = httpx.Response(200, content=b"media", headers={"Content-Type": "image/jpeg"})
-        return self.routes.get(request.url.path, default)
-
-
-@pytest.fixture
-def mock_transport(monkeypatch) -> Recorder:
-    recorder = Recorder()
-    monkeypatch.setattr(
-        fetch_module,
-        "_make_client",
-        lambda policy: httpx.Client(transport=httpx.MockTransport(recorder), follow_redirects=False),
-    )
-    return recorder
+pytestmark = pytest.mark.usefixtures("dns")  # every name resolves through FakeDNS: nothing leaves 127.0.0.1
 
 
 # ------------------------------------------------------------------------------------------- happy paths
@@ -370,52 +290,6 @@ def test_policy_cap_applies_without_override(server):
     assert isinstance(info.value, ValueError)
 
 
-# -------------------------------------------------------------------------------------- DNS rebinding
-def test_rebinding_second_answer_is_never_used(server, dns):
-    # First answer: the allowed loopback server. Any later answer points at an internal address; pinning means
-    # the connection still goes to the first, validated address, with the original Host header.
-    dns.answers["rebind.test"] = [["127.0.0.1"], ["10.0.0.1"], ["10.0.0.1"]]
-    got = fetch_bytes(f"http://rebind.test:{server.port}/echo", LOOPBACK)
-    assert got.data.decode().startswith(f"rebind.test:{server.port}|")
-    assert dns.lookups.count("rebind.test") == 1
-    assert got.url == f"http://rebind.test:{server.port}/echo"
-
-
-def test_connection_is_pinned_to_validated_public_ip(dns, mock_transport):
-    dns.answers["media.example"] = [[PUBLIC_IP], ["10.0.0.5"]]
-    got = fetch_bytes("https://media.example/cat.jpg?size=large")
-    (request,) = mock_transport.requests
-    assert request.url.host == PUBLIC_IP and request.url.scheme == "https"
-    assert request.url.path == "/cat.jpg" and request.url.query == b"size=large"
-    assert request.headers["host"] == "media.example"
-    assert request.extensions["sni_hostname"] == "media.example"  # TLS verifies the real name, not the IP
-    assert got.data == b"media" and got.url == "https://media.example/cat.jpg?size=large"
-
-
-def test_rebinding_on_a_redirect_hop_is_caught(dns, mock_transport):
-    dns.answers["media.example"] = [[PUBLIC_IP], ["169.254.169.254"]]
-    mock_transport.routes["/start"] = httpx.Response(302, headers={"Location": "/next.jpg"})
-    with pytest.raises(MediaFetchError, match="blocked: media.example resolves.*169.254.169.254"):
-        fetch_bytes("http://media.example/start")
-    assert [r.url.host for r in mock_transport.requests] == [PUBLIC_IP]
-
-
-def test_mixed_answers_pin_to_a_public_address(dns, mock_transport):
-    dns.answers["dual.example"] = [["10.0.0.5", PUBLIC_IP]]
-    fetch_bytes("http://dual.example/a.jpg")
-    assert [r.url.host for r in mock_transport.requests] == [PUBLIC_IP]
-    assert mock_transport.requests[0].headers["host"] == "dual.example"
-    assert "sni_hostname" not in mock_transport.requests[0].extensions
-
-
-def test_ipv6_pinning_brackets_the_address(dns, mock_transport):
-    dns.answers["v6.example"] = [["2606:4700::1111"]]
-    fetch_bytes("https://v6.example:8443/a.jpg")
-    request = mock_transport.requests[0]
-    assert request.url.host == "2606:4700::1111" and request.url.port == 8443
-    assert request.headers["host"] == "v6.example:8443"
-
-
 # --------------------------------------------------------------------------------------------- policy
 def test_policy_normalises_and_validates():
     policy = FetchPolicy(allow_private_hosts={"Media.Corp.", "[::1]", "10.0.0.0/8"}, allowed_hosts=["Example.COM"])
@@ -428,44 +302,3 @@ def test_policy_normalises_and_validates():
     assert (defaults.connect_timeout, defaults.read_timeout, defaults.total_timeout) == (5.0, 10.0, 30.0)
     assert (defaults.max_bytes, defaults.max_redirects, defaults.trust_env) == (64 * 1024 * 1024, 3, False)
     assert defaults.allow_private_hosts is False and defaults.allowed_hosts is None
-
-
-# ------------------------------------------------------------------------------------------------ TLS
-@pytest.fixture
-def tls_server(monkeypatch):
-    state = start_server(tls=True)
-    real = fetch_module._make_client
-
-    def client_trusting_test_ca(policy):  # the production client, but trusting the throwaway test CA
-        client = real(policy)
-        client.close()
-        return httpx.Client(
-            verify=client_tls_context(),
-            trust_env=False,
-            follow_redirects=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        )
-
-    monkeypatch.setattr(fetch_module, "_make_client", client_trusting_test_ca)
-    yield state
-    stop_server(state)
-
-
-def test_tls_verifies_the_host_name_while_connecting_to_the_pinned_ip(tls_server, dns):
-    # The certificate names media.test only; the socket goes to 127.0.0.1. Success proves SNI and certificate
-    # checks use the URL's name, not the pinned address.
-    dns.answers["media.test"] = [["127.0.0.1"], ["10.0.0.1"]]
-    got = fetch_bytes(tls_server.url("/echo", host="media.test", scheme="https"), LOOPBACK)
-    assert got.data.decode().startswith(f"media.test:{tls_server.port}|")
-    assert dns.lookups.count("media.test") == 1
-
-
-def test_tls_rejects_a_certificate_for_another_name(tls_server, dns):
-    dns.answers["other.test"] = [["127.0.0.1"]]
-    with pytest.raises(MediaFetchError, match="(?i)certificate"):
-        fetch_bytes(tls_server.url("/ok", host="other.test", scheme="https"), LOOPBACK)
-
-
-def test_tls_to_a_bare_ip_fails_verification(tls_server):
-    with pytest.raises(MediaFetchError, match="(?i)certificate|mismatch"):
-        fetch_bytes(tls_server.url("/ok", scheme="https"), LOOPBACK)

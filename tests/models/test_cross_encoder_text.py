@@ -99,7 +99,7 @@ def test_causal_reranker_refuses_right_padding(llama_reranker_dir):
 
 
 def test_causal_without_yes_no_tokens_raises():
-    from omniembed.models.cross_encoder import _yes_no_ids
+    from omniembed.models.cross_encoder_heads import yes_no_ids as _yes_no_ids
 
     class NoYesNo:  # a tokenizer that maps unknown tokens to its unk id, like most real ones
         unk_token, unk_token_id = "<unk>", 0

@@ -26,7 +26,7 @@ from omniembed.index.media_index import MediaIndex
 from omniembed.index.schema import StoreInfo
 from omniembed.index.search import SearchHit
 from omniembed.index.store import ANN_THRESHOLD
-from omniembed.index.sync import FailedItem, SyncReport
+from omniembed.index.sync_report import FailedItem, SyncReport
 
 __all__ = [
     "ANN_THRESHOLD",

@@ -16,8 +16,10 @@ For each source:
 
 Sources that vanished from a walked folder are deleted. Each chunk of ``commit_every`` sources is committed
 at once (appended when new, ``merge_insert`` on ``id`` when stored), so a killed run loses at most the chunk in
-flight, and the next run picks up from the last commit. Reading and hashing the next chunk runs in threads while the model embeds the current one (and
-``encode_document`` itself decodes media ahead of the model).
+flight, and the next run picks up from the last commit. Reading and hashing the next chunk runs in threads
+while the model embeds the current one (and ``encode_document`` itself decodes media ahead of the model).
+
+What a run reports (:class:`SyncReport`, :class:`FailedItem`) is defined in :mod:`omniembed.index.sync_report`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,7 @@ from omniembed.index.pages import DEFAULT_PAGE_DPI, page_plan, page_rows
 from omniembed.index.reading import ReadItem, read_item, stored_text
 from omniembed.index.sources import Discovery, Source
 from omniembed.index.store import FileState, Store
+from omniembed.index.sync_report import FailedItem, SyncReport
 
 __all__ = ["FailedItem", "SyncOptions", "SyncReport", "run_sync"]
 
@@ -46,63 +49,6 @@ __all__ = ["FailedItem", "SyncOptions", "SyncReport", "run_sync"]
 IGNORED, UNSUPPORTED = "Ignored", "Unsupported"
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class FailedItem:
-    """A source that could not be indexed: its path or URL, the error's type name, and the reason."""
-
-    path: str
-    error: str
-    reason: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "error": self.error, "reason": self.reason}
-
-
-@dataclass
-class SyncReport:
-    """What one indexing run did. ``indexed`` = embedded + reused + touched."""
-
-    embedded: int = 0
-    pages: int = 0
-    reused: int = 0
-    touched: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    ignored: int = 0
-    unsupported: dict[str, int] = field(default_factory=dict)
-    failed: list[FailedItem] = field(default_factory=list)
-    ann_index_built: bool = False
-    interrupted: bool = False
-    seconds: float = 0.0
-    total_rows: int = 0
-
-    @property
-    def indexed(self) -> int:
-        return self.embedded + self.reused + self.touched
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "indexed": self.indexed, "embedded": self.embedded, "pages": self.pages, "reused": self.reused,
-            "touched": self.touched,
-            "unchanged": self.unchanged, "removed": self.removed, "ignored": self.ignored,
-            "unsupported": dict(self.unsupported), "failed": [f.to_dict() for f in self.failed],
-            "ann_index_built": self.ann_index_built, "interrupted": self.interrupted,
-            "seconds": round(self.seconds, 3), "total_rows": self.total_rows,
-        }  # fmt: skip
-
-    def summary(self) -> str:
-        pages = f" with {self.pages} document pages" if self.pages else ""
-        parts = [(f"indexed {self.indexed} (embedded {self.embedded}{pages}, reused {self.reused}, "
-                  f"touched {self.touched})"),
-                 f"unchanged {self.unchanged}", f"removed {self.removed}", f"failed {len(self.failed)}"]
-        if self.ignored:
-            parts.append(f"ignored {self.ignored} (not media or text)")
-        for modality, count in sorted(self.unsupported.items()):
-            parts.append(f"skipped {count} {modality} (the model does not embed {modality})")
-        head = ("interrupted: " if self.interrupted else "") + ", ".join(parts)
-        return f"{head}; {self.total_rows} rows in the store ({self.seconds:.1f} s)"
 
 
 @dataclass(frozen=True)

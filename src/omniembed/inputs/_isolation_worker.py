@@ -39,7 +39,7 @@ def main() -> int:
     warnings.simplefilter("ignore")  # corrupt-EXIF and APNG warnings are expected on hostile input
 
     from omniembed.errors import InputError
-    from omniembed.inputs.isolation import receive_message, send_message
+    from omniembed.inputs.isolation_protocol import receive_message, send_message
     from omniembed.inputs.loader import load_item
 
     try:  # decoders load their plugins lazily: do it before the address-space cap is set

@@ -16,6 +16,9 @@ Bounds (every one a typed error naming the item, and the page where it applies):
   PDFium renders;
 * encrypted files open with ``password=``; without it (or with a wrong one) they are refused.
 
+The checks made before PDFium renders anything (bytes, ``%%EOF``, pages, render arguments) are in
+:mod:`omniembed.inputs.document_checks`; the PDFium calls themselves in :mod:`omniembed.inputs.pdf_render`.
+
 ``encode()`` returns one vector per input, so it does not turn a whole document into one vector: a PDF given
 to it raises an error pointing here, unless :class:`DocumentOptions` (``MediaOptions(document=...)``) names
 the one page to embed (``page="first"`` or a page number).
@@ -32,20 +35,21 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from omniembed.errors import (
-    ConfigError,
-    InputError,
-    MediaDecodeError,
-    MediaTooLargeError,
-    UnsupportedInputError,
-    describe_item,
+from omniembed.errors import ConfigError, InputError, MediaDecodeError, MediaTooLargeError, UnsupportedInputError
+from omniembed.inputs.document_checks import (
+    check_pdf_bytes,
+    check_render_args,
+    document_label,
+    document_name,
+    document_source,
+    is_int,
+    is_pdf,
+    select_pages,
 )
 from omniembed.inputs.limits import DEFAULT_LIMITS, MediaLimits
 from omniembed.inputs.sources import SourceData, read_source
@@ -66,13 +70,6 @@ DEFAULT_DPI = 150.0
 # 4 megapixels: an A4 or Letter page at 150 dpi (about 2.1 MP) with room to spare; posters and engineering
 # drawings are scaled down to it. Models look at far fewer pixels (CLIP 224², Qwen-VL about 1 MP).
 DEFAULT_PAGE_PIXELS = 4_000_000
-PDF_MAGIC = b"%PDF-"
-_EOF_WINDOW = 1024
-
-
-def is_pdf(head: bytes) -> bool:
-    """True when ``head`` (a file's first bytes) starts like a PDF."""
-    return bytes(head[: len(PDF_MAGIC)]) == PDF_MAGIC
 
 
 @dataclass(frozen=True)
@@ -95,9 +92,9 @@ class DocumentOptions:
 
     def __post_init__(self) -> None:
         page = self.page
-        if page is not None and page != "first" and not (_is_int(page) and page >= 1):
+        if page is not None and page != "first" and not (is_int(page) and page >= 1):
             raise ConfigError(f"DocumentOptions.page must be None, 'first' or a page number >= 1, got {page!r}.")
-        _check_render_args(self.dpi, self.max_pixels, "DocumentOptions.")
+        check_render_args(self.dpi, self.max_pixels, "DocumentOptions.")
 
     @property
     def page_number(self) -> int | None:
@@ -160,11 +157,11 @@ class DocumentPages(Iterator[DocumentPage]):
         limits: MediaLimits | None = None,
         fetch: FetchPolicy | None = None,
     ) -> None:
-        _check_render_args(dpi, max_pixels, "")
+        check_render_args(dpi, max_pixels, "")
         self._pdf: Any = None
         limits = limits or DEFAULT_LIMITS
         data = read_source(source, fetch=fetch, limits=limits, kind="document")
-        self._label = _label(source)  # errors from here on name the document (encode() adds "Item i" instead)
+        self._label = document_label(source)  # errors from here on name the document (encode() adds "Item i" instead)
         try:
             self._open(data, source, dpi=dpi, max_pixels=max_pixels, pages=pages, password=password, text=text,
                        limits=limits)
@@ -176,7 +173,7 @@ class DocumentPages(Iterator[DocumentPage]):
         """Open an already resolved source (the encode() path has read it to find out it is a PDF)."""
         self = cls.__new__(cls)
         self._pdf, self._label = None, None
-        _check_render_args(kwargs["dpi"], kwargs["max_pixels"], "")
+        check_render_args(kwargs["dpi"], kwargs["max_pixels"], "")
         self._open(data, item, **kwargs)
         return self
 
@@ -187,13 +184,13 @@ class DocumentPages(Iterator[DocumentPage]):
         self._item, self._limits = item, limits
         self._dpi, self._text = float(dpi), bool(text)
         self._max_pixels = min(int(max_pixels), limits.max_image_pixels)
-        self.document = _document_name(item)
-        _check_pdf_bytes(data, item)
+        self.document = document_name(item)
+        check_pdf_bytes(data, item)
         with pdf_render.PDFIUM_LOCK:
             self._pdf = pdf_render.open_pdf(data.data, data.path, password=password, item=item)
             self.page_count = len(self._pdf)
         try:
-            self._numbers = _select_pages(pages, self.page_count, limits, item)
+            self._numbers = select_pages(pages, self.page_count, limits, item)
         except BaseException:
             self.close()
             raise
@@ -341,90 +338,3 @@ def load_document_image(source: SourceData, options: DocumentOptions, *, limits:
         text=False, limits=limits,
     ) as pages:  # fmt: skip
         return next(pages).image
-
-
-# ------------------------------------------------------------------------------------------------ helpers
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_render_args(dpi: Any, max_pixels: Any, prefix: str) -> None:
-    if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not math.isfinite(dpi) or dpi <= 0:
-        raise ConfigError(f"{prefix}dpi must be a positive number, got {dpi!r}.")
-    if not _is_int(max_pixels) or max_pixels < 1:
-        raise ConfigError(f"{prefix}max_pixels must be a positive integer, got {max_pixels!r}.")
-
-
-def _document_name(source: Any) -> str | None:
-    if isinstance(source, str):
-        return None if source.startswith("data:") else source
-    if isinstance(source, os.PathLike):
-        return os.fsdecode(os.fspath(source))
-    name = getattr(source, "name", None)
-    return name if isinstance(name, str) else None
-
-
-def _label(source: Any) -> str:
-    """How standalone errors name the document: the path (its end, when long) or the URL without credentials."""
-    name = _document_name(source)
-    if name is None:
-        return describe_item(source)
-    if name.startswith(("http://", "https://")):
-        from omniembed.inputs.fetch import _shown
-
-        return _shown(name)
-    return repr(name if len(name) <= 120 else "…" + name[-119:])
-
-
-def _check_pdf_bytes(data: SourceData, item: Any) -> None:
-    head = data.head(len(PDF_MAGIC))
-    if not is_pdf(head):
-        raise MediaDecodeError(f"not a PDF document (first bytes: {bytes(head).hex(' ')!r})", item=item)
-    if data.data is not None:
-        tail = data.data[-_EOF_WINDOW:]
-    else:
-        with open(data.path, "rb") as handle:  # type: ignore[arg-type]
-            handle.seek(max(0, os.fstat(handle.fileno()).st_size - _EOF_WINDOW))
-            tail = handle.read()
-    if b"%%EOF" not in tail:
-        raise MediaDecodeError(
-            "truncated PDF: no %%EOF marker in its last 1024 bytes (the file was cut short)", item=item
-        )
-
-
-def _select_pages(pages: Any, count: int, limits: MediaLimits, item: Any) -> list[int]:
-    if pages is None:
-        numbers = list(range(1, count + 1))
-    else:
-        if _is_int(pages):
-            pages = [pages]
-        elif isinstance(pages, (str, bytes)) or not isinstance(pages, Iterable):
-            raise ConfigError(f"pages must be a page number or an iterable of page numbers, got {pages!r}.")
-        numbers = list(pages)
-        bad = next((n for n in numbers if not _is_int(n)), None)
-        if bad is not None:
-            raise ConfigError(f"page numbers must be integers (1-based), got {bad!r}.")
-        missing = [n for n in numbers if not 1 <= n <= count]
-        if missing:
-            raise UnsupportedInputError(
-                f"page {missing[0]} does not exist: the document has {count} page{'s' * (count != 1)} "
-                "(page numbers start at 1)",
-                item=item,
-            )
-    if len(numbers) > limits.max_document_pages:
-        hint = "" if pages is not None else "; pass pages=range(1, N + 1) to render only the first N"
-        raise MediaTooLargeError(
-            f"{len(numbers)} pages to render, more than MediaLimits.max_document_pages="
-            f"{limits.max_document_pages}{hint}",
-            item=item,
-        )
-    return numbers
-
-
-def document_source(ref: Any) -> bool:
-    """True for references :func:`read_source` resolves (and so may turn out to be PDFs): strings, bytes,
-    paths and binary file objects, as opposed to decoded images and arrays."""
-    if isinstance(ref, (str, bytes, bytearray, memoryview, os.PathLike)):
-        return True
-    return callable(getattr(ref, "read", None)) and not type(ref).__module__.startswith("PIL")
-

@@ -13,7 +13,8 @@ caller's own files, decoded in-process). The worker:
 
 When a worker crashes, hangs, runs out of CPU time or memory, that one item fails with a
 :class:`~omniembed.errors.MediaDecodeError` saying what happened; the pool starts a fresh worker and the other
-items are unaffected. Decoded objects (PIL images, audio and video clips) come back pickled over a pipe.
+items are unaffected. Decoded objects (PIL images, audio and video clips) come back pickled over a pipe
+(:mod:`~omniembed.inputs.isolation_protocol`).
 Items that are already decoded (PIL images, arrays, ``AudioClip``…) are converted in-process: there is nothing
 left to parse.
 
@@ -40,9 +41,7 @@ import math
 import os
 import pickle
 import queue
-import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -52,10 +51,12 @@ from typing import Any
 
 from omniembed.errors import ConfigError, MediaDecodeError, OmniEmbedError
 
+# The pool calls these through this module's names (tests replace receive_message here to interrupt a call).
+from omniembed.inputs.isolation_protocol import receive_message, send_message, widen_pipe
+
 __all__ = ["IsolationLimits", "decode_isolated", "in_trusted_folder", "shutdown_pools", "worth_isolating"]
 
 GiB = 1024**3
-_HEADER = struct.Struct("<Q")
 #: The module each worker runs (``python -m``); tests point it at a worker that misbehaves on request.
 WORKER_MODULE = "omniembed.inputs._isolation_worker"
 #: How long a new worker may take to import its decoders and set its limits (not counted in wall_seconds).
@@ -132,104 +133,6 @@ def in_trusted_folder(item: Any, folders: tuple[str, ...]) -> bool:
     return False
 
 
-# ------------------------------------------------------------------------------------------------ protocol
-# A message is a header (pickle length, number of out-of-band buffers, their lengths), the pickle, then the
-# buffers' raw bytes. Pixel and sample data travel out of band (pickle protocol 5): written straight from the
-# decoded object and read straight into the buffer the parent rebuilds it from, with no framing copies.
-_COUNTS = struct.Struct("<QI")
-_PIPE_BYTES = 1 << 20  # one decoded 750×500 image per pipe fill, instead of 17 trips through a 64 KiB pipe
-
-
-def _image_from_buffer(mode: str, size: tuple[int, int], info: dict, data: Any) -> Any:
-    from PIL import Image
-
-    image = Image.frombuffer(mode, size, data, "raw", mode, 0, 1)
-    image.info.update(info)
-    return image
-
-
-class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        if type(obj).__module__.startswith("PIL.") and getattr(obj, "mode", None) in ("RGB", "RGBA", "L"):
-            from PIL import Image
-
-            if isinstance(obj, Image.Image):
-                return _image_from_buffer, (obj.mode, obj.size, dict(obj.info), pickle.PickleBuffer(obj.tobytes()))
-        return NotImplemented
-
-
-def _write_all(fd: int, parts: list[Any]) -> None:
-    """Write ``parts`` in order with as few system calls as the pipe allows (one wake-up of the reader for a
-    message that fits in the pipe)."""
-    views = [memoryview(p).cast("B") for p in parts]
-    views = [v for v in views if v.nbytes]
-    while views:
-        written = os.writev(fd, views)
-        while views and written >= views[0].nbytes:
-            written -= views[0].nbytes
-            views.pop(0)
-        if views and written:
-            views[0] = views[0][written:]
-
-
-def send_message(fd: int, obj: Any) -> None:
-    import io
-
-    buffers: list[pickle.PickleBuffer] = []
-    stream = io.BytesIO()
-    _Pickler(stream, protocol=5, buffer_callback=buffers.append).dump(obj)
-    raws = [b.raw() for b in buffers]
-    header = _COUNTS.pack(stream.tell(), len(raws)) + b"".join(_HEADER.pack(r.nbytes) for r in raws)
-    _write_all(fd, [header, stream.getbuffer(), *raws])
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytearray | None:
-    """``size`` bytes from ``fd``, read in place; None on end of file; TimeoutError past ``deadline``."""
-    out = bytearray(size)
-    view, pos = memoryview(out), 0
-    while pos < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError
-        got = os.readv(fd, [view[pos:]])
-        if not got:
-            return None
-        pos += got
-    return out
-
-
-def receive_message(fd: int, deadline: float | None = None) -> tuple[bool, Any]:
-    """(True, object) or (False, None) at end of file."""
-    counts = _read_exact(fd, _COUNTS.size, deadline)
-    if counts is None:
-        return False, None
-    body_size, n_buffers = _COUNTS.unpack(counts)
-    sizes = _read_exact(fd, _HEADER.size * n_buffers, deadline) if n_buffers else bytearray()
-    if sizes is None:
-        return False, None
-    body = _read_exact(fd, body_size, deadline)
-    buffers = []
-    for (size,) in _HEADER.iter_unpack(sizes):
-        if body is None:
-            break
-        buffers.append(_read_exact(fd, size, deadline))
-        if buffers[-1] is None:
-            return False, None
-    if body is None:
-        return False, None
-    return True, pickle.loads(body, buffers=buffers)
-
-
-def _widen_pipe(stream: Any) -> None:
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-    except (ImportError, AttributeError, OSError):  # not Linux, or a lower /proc/sys/fs/pipe-max-size
-        pass
-
-
 # ---------------------------------------------------------------------------------------------------- pool
 def _worker_env() -> dict[str, str]:
     import omniembed
@@ -273,8 +176,8 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_worker_env(),
             close_fds=True, start_new_session=True,  # Ctrl-C reaches the parent only; workers exit on EOF
         )
-        _widen_pipe(proc.stdin)
-        _widen_pipe(proc.stdout)
+        widen_pipe(proc.stdin)
+        widen_pipe(proc.stdout)
         return proc
 
     def kill(self) -> None:

@@ -9,6 +9,8 @@ Heads, chosen from the checkpoint when no ``modules.json`` says otherwise (refer
   (audio, text) pairs by mean log p(text | audio) (omniembed only);
 * VLM rerankers are assembled by hand, as in the reference: ``Transformer("any-to-any")`` + ``LogitScore``.
 
+The choice is made in :mod:`omniembed.models.cross_encoder_heads`.
+
 Example (a hub id such as ``"cross-encoder/ms-marco-MiniLM-L6-v2"`` or a local folder; here a tiny random
 reranker, so the scores themselves mean nothing):
     >>> from omniembed import CrossEncoder
@@ -32,7 +34,8 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from omniembed.errors import ArgumentError, ConfigError, ModelLoadError, RemoteCodeError
+from omniembed.errors import ArgumentError, ConfigError, RemoteCodeError
+from omniembed.models import cross_encoder_heads
 from omniembed.models.base import ModelBase
 from omniembed.models.reference_api import CrossEncoderReferenceAPI
 from omniembed.processing.scores import (
@@ -49,7 +52,6 @@ _POSITIONAL = ("num_labels", "max_length", "activation_fn", "device")
 _RENAMED = {"model_name": "model_name_or_path", "automodel_args": "model_kwargs", "tokenizer_args": "processor_kwargs",
             "tokenizer_kwargs": "processor_kwargs", "config_args": "config_kwargs", "cache_dir": "cache_folder",
             "default_activation_function": "activation_fn"}
-_CAUSAL_TASKS = ("text-generation", "any-to-any")
 
 
 def _warn_renamed(kwargs: dict[str, Any], mapping: dict[str, str], owner: str) -> None:
@@ -141,34 +143,12 @@ class CrossEncoder(CrossEncoderReferenceAPI, ModelBase):
 
     # -- loading --------------------------------------------------------------------------------------------
     def _default_modules(self, path: str, load_kwargs: dict[str, Any]) -> list[nn.Module]:
-        from omniembed.modules import LogitScore, Transformer, loading
-        from omniembed.modules.generative_score import GenerativeScore, is_speech_seq2seq
-
-        hub = {k: load_kwargs.get(k) for k in ("cache_dir", "trust_remote_code", "local_files_only", "token")}
-        config = loading.load_config(path, config_kwargs=dict(load_kwargs.get("config_kwargs") or {}), hub_kwargs=hub)
-        architectures = getattr(config, "architectures", None) or []
-        if is_speech_seq2seq(config):
-            return [GenerativeScore(path, **load_kwargs)]
-        if _is_vision_language(config):
-            raise ModelLoadError(_VLM_RERANKER_HINT.format(path=path, architecture=(architectures or ["?"])[0]))
-        if architectures and architectures[0].endswith("ForCausalLM"):
-            transformer = Transformer(path, transformer_task="text-generation", **load_kwargs)
-            # Same modalities as inferred (text, and message with the template's format); outputs are the logits.
-            transformer.modality_config = {k: {**v, "method": "forward", "method_output_name": "logits"}
-                                           for k, v in transformer.modality_config.items()}
-            transformer.module_output_name = "causal_logits"
-            return [transformer, LogitScore(*_yes_no_ids(transformer.tokenizer))]
-        transformer = Transformer(
-            path, transformer_task="sequence-classification",
-            modality_config={"text": {"method": "forward", "method_output_name": "logits"}},
-            module_output_name="scores", **load_kwargs,
-        )
-        return [transformer]
+        return cross_encoder_heads.default_modules(path, load_kwargs)
 
     def _apply_saved_config(self, saved: dict[str, Any]) -> None:
         first = self[0]
-        if getattr(first, "transformer_task", None) in _CAUSAL_TASKS:
-            _left_pad(first)  # the score is read at the last position
+        if getattr(first, "transformer_task", None) in cross_encoder_heads.CAUSAL_TASKS:
+            cross_encoder_heads.left_pad(first)  # the score is read at the last position
         activation = self._init_activation_fn
         if activation is None and saved.get("activation_fn"):
             activation = self._resolve_activation_fn(saved["activation_fn"])
@@ -386,42 +366,3 @@ class CrossEncoder(CrossEncoderReferenceAPI, ModelBase):
         )
         results = order_ranking(scores.tolist(), top_k, documents if return_documents else None)
         return (results, failures) if return_failures else results
-
-
-_VLM_RERANKER_HINT = (
-    "{path!r} holds a vision-language model ({architecture}) and no saved reranker (modules.json), so CrossEncoder "
-    "cannot tell how it scores pairs (AutoModelForSequenceClassification, the reference's default, has no class for "
-    "it either). Assemble it once from modules and save it, as in the reference: "
-    "Transformer(folder, transformer_task='any-to-any', module_output_name='causal_logits', modality_config=<logits "
-    "for text, image and message>) followed by LogitScore(<id of 'yes'>, <id of 'no'>), then "
-    "CrossEncoder(modules=[...]).save('my-reranker'); CrossEncoder('my-reranker') loads it from then on. "
-    "docs/getting-started.md ('A reranker from a vision-language model') has the code."
-)
-
-
-def _is_vision_language(config: Any) -> bool:
-    """A checkpoint with a vision tower and a language head (LLaVA, Qwen-VL…): no pair-scoring head to guess."""
-    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
-
-    return config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES and getattr(config, "vision_config", None) is not None
-
-
-def _yes_no_ids(tokenizer: Any) -> tuple[int, int]:
-    """The single-token ids of "yes" and "no", which a causal reranker's next-token logits are read at."""
-    ids = []
-    for token in ("yes", "no"):
-        token_id = tokenizer.convert_tokens_to_ids(token)
-        unknown = token_id is None or (token_id == tokenizer.unk_token_id and token != tokenizer.unk_token)
-        if unknown:
-            raise ConfigError(
-                "The tokenizer does not have 'yes' and/or 'no' tokens, which are used as the default true/false "
-                "tokens for the LogitScore post-processing module. Please provide custom modules with your desired "
-                "LogitScore configuration, or use a model with a tokenizer that supports these tokens.")
-        ids.append(int(token_id))
-    return ids[0], ids[1]
-
-
-def _left_pad(transformer: Any) -> None:
-    for owner in (transformer.processor, getattr(transformer.processor, "tokenizer", None)):
-        if owner is not None and hasattr(owner, "padding_side"):
-            owner.padding_side = "left"
