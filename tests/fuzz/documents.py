@@ -29,6 +29,7 @@ import base64
 import io
 import random
 import re
+import time
 import zlib
 from typing import Any
 
@@ -84,6 +85,26 @@ def _image_page(width: int, height: int, pixels: bytes, filt: bytes, *, declared
                      extra_objects=(image,))
 
 
+# Seeds must be byte-identical in every process (a case is replayed by rebuilding its seed): Pillow is given fixed
+# dates, PDFium's save (no option for it) gets its random /ID and its clock-and-time-zone /CreationDate replaced.
+_FIXED_DATE = time.gmtime(946684800)  # 2000-01-01T00:00:00Z
+_PDF_DATE = re.compile(rb"\(D:\d{14}([^)]*)\)")
+_PDF_ID = re.compile(rb"/ID\s*\[[^\]]*\]")
+
+
+def _fixed_id_and_dates(pdf: bytes) -> bytes:
+    """``pdf`` with every date set to 2000-01-01 UTC and an ``/ID`` of zeros, each the same length as before (so
+    every cross-reference offset stays valid): the time-zone suffix becomes ``Z`` and spaces after the string."""
+    def date(match: re.Match) -> bytes:
+        zone = match[1]
+        return b"(D:20000101000000" + (b"Z)" + b" " * (len(zone) - 1) if zone else b")")
+
+    def file_id(match: re.Match) -> bytes:
+        return re.sub(rb"<[0-9A-Fa-f]*>", lambda m: b"<" + b"0" * (len(m[0]) - 2) + b">", match[0])
+
+    return _PDF_ID.sub(file_id, _PDF_DATE.sub(date, pdf))
+
+
 def pdf_seeds() -> dict[str, bytes]:
     """Small valid PDFs of every structure PDFium handles, and the hostile ones (see the module docstring)."""
     import numpy as np
@@ -109,7 +130,8 @@ def pdf_seeds() -> dict[str, bytes]:
     ])
     buffer = io.BytesIO()
     Image.fromarray(rgb).resize((24, 12)).save(buffer, "PDF", save_all=True,
-                                                 append_images=[Image.fromarray(rgb[::-1]).resize((12, 24))])
+                                                 append_images=[Image.fromarray(rgb[::-1]).resize((12, 24))],
+                                                 creationDate=_FIXED_DATE, modDate=_FIXED_DATE)
     out["pillow.pdf"] = buffer.getvalue()
     try:
         import pypdfium2
@@ -120,7 +142,7 @@ def pdf_seeds() -> dict[str, bytes]:
         buffer = io.BytesIO()
         doc.save(buffer)
         doc.close()
-        out["pdfium_blank.pdf"] = buffer.getvalue()
+        out["pdfium_blank.pdf"] = _fixed_id_and_dates(buffer.getvalue())
     except ImportError:  # the [documents] extra is missing: the entry point then expects MissingDependencyError
         pass
     # hostile

@@ -30,6 +30,29 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+# Matroska/WebM muxers write random segment and track UIDs and Ogg a random stream serial unless told to be
+# bit-exact (which also drops the Lavf/Lavc version strings); the other muxers used here are deterministic already
+# and keep their bytes, so the campaigns' case ids still name the same inputs.
+_RANDOM_ID_FORMATS = ("matroska", "webm", "ogg")
+
+
+# Slice-threaded encoders (mpeg4, mjpeg, libvpx) cut a frame into as many slices as FFmpeg gives them threads, by
+# default one per CPU, so a one-CPU machine wrote other seeds. Two is what the campaigns' 2-core machine used (and
+# 32-pixel frames give more threads nothing to cut), so the seeds keep the bytes those cases were drawn from.
+_VIDEO_THREADS = 2
+
+
+def _open_output(buf: io.BytesIO, fmt: str):
+    import av
+
+    options = {"fflags": "+bitexact"} if fmt in _RANDOM_ID_FORMATS else {}
+    return av.open(buf, "w", format=fmt, container_options=options)
+
+
+def _codec_options(fmt: str, opts: dict[str, str]) -> dict[str, str]:
+    return {**opts, "flags": "+bitexact"} if fmt in _RANDOM_ID_FORMATS else opts
+
+
 def _picture(width: int, height: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
@@ -101,10 +124,10 @@ def _audio() -> dict[str, bytes]:
 
     def encode(name: str, fmt: str, codec: str, x: np.ndarray, rate: int, layout: str, **opts) -> None:
         buf = io.BytesIO()
-        with av.open(buf, "w", format=fmt) as container:
+        with _open_output(buf, fmt) as container:
             stream = container.add_stream(codec, rate=rate)
             stream.layout = layout
-            if opts:
+            if opts := _codec_options(fmt, opts):
                 stream.codec_context.options = opts
             for start in range(0, x.shape[1], 1024):
                 frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, start : start + 1024]),
@@ -146,17 +169,20 @@ def _video() -> dict[str, bytes]:
 
     def encode(name: str, fmt: str, codec: str, pix_fmt: str = "yuv420p", audio: bool = False, **opts) -> None:
         buf = io.BytesIO()
-        with av.open(buf, "w", format=fmt) as container:
+        with _open_output(buf, fmt) as container:
             stream = container.add_stream(codec, rate=10)
             stream.width = stream.height = 32
             stream.pix_fmt = pix_fmt
-            if opts:
+            if opts := _codec_options(fmt, opts):
                 stream.codec_context.options = opts
+            stream.codec_context.thread_count = _VIDEO_THREADS
             astream = None
             if audio:
                 astream = container.add_stream("libopus" if fmt in ("webm", "ogg") else "aac", rate=48000 if fmt
                                                in ("webm", "ogg") else 16000)
                 astream.layout = "mono"
+                if codec_opts := _codec_options(fmt, {}):
+                    astream.codec_context.options = codec_opts
             for frame in frames:
                 for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                     container.mux(packet)
