@@ -2,8 +2,8 @@
 
 Seeds are small on purpose (images of a few dozen pixels, audio under half a second, videos of a few 32×32
 frames): a mutated seed must decode in milliseconds so a million of them fit in a few CPU-hours. Every seed is
-built in-process with Pillow and PyAV (no files shipped), deterministically, and grouped by the entry point it
-feeds (``image``, ``audio``, ``video``). Hand-written seeds exercise structures the encoders never emit
+built in-process with Pillow and PyAV (no files shipped), byte-identical in every process (so a case id replays;
+``tests/fuzz/test_fuzz_determinism.py``), and grouped by the entry point it feeds (``image``, ``audio``, ``video``). Hand-written seeds exercise structures the encoders never emit
 (58-channel WAV, a PNG with an animation chunk, an ID3 tag in front of a FLAC, an MP4 box nested in itself…).
 
 Example:
