@@ -3,8 +3,9 @@
 Seeds are small on purpose (images of a few dozen pixels, audio under half a second, videos of a few 32×32
 frames): a mutated seed must decode in milliseconds so a million of them fit in a few CPU-hours. Every seed is
 built in-process with Pillow and PyAV (no files shipped), byte-identical in every process (so a case id replays;
-``tests/fuzz/test_fuzz_determinism.py``), and grouped by the entry point it feeds (``image``, ``audio``, ``video``). Hand-written seeds exercise structures the encoders never emit
-(58-channel WAV, a PNG with an animation chunk, an ID3 tag in front of a FLAC, an MP4 box nested in itself…).
+``tests/fuzz/test_fuzz_determinism.py``), and grouped by the entry point it feeds (``image``, ``audio``,
+``video``). Hand-written seeds exercise structures the encoders never emit (58-channel WAV, a PNG with an
+animation chunk, an ID3 tag in front of a FLAC, an MP4 box nested in itself…).
 
 Example:
     >>> from fuzz.seeds import build_seeds
@@ -37,8 +38,8 @@ _RANDOM_ID_FORMATS = ("matroska", "webm", "ogg")
 
 
 # Slice-threaded encoders (mpeg4, mjpeg, libvpx) cut a frame into as many slices as FFmpeg gives them threads, by
-# default one per CPU, so a one-CPU machine wrote other seeds. Two is what the campaigns' 2-core machine used (and
-# 32-pixel frames give more threads nothing to cut), so the seeds keep the bytes those cases were drawn from.
+# default as many as there are CPUs, so a one-CPU machine wrote other seeds. A fixed two reproduces the bytes the
+# campaigns' 2-core machine drew its cases from (a 32-pixel frame has only two macroblock rows to cut).
 _VIDEO_THREADS = 2
 
 
