@@ -38,7 +38,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
@@ -65,7 +65,7 @@ _LIVE_POOLS: weakref.WeakSet = weakref.WeakSet()
 class Chunk:
     call_id: int
     chunk_id: int
-    start: int
+    positions: Sequence[int]  # the caller's index of each item (a range, or a length-sorted selection)
     items: Any
     deaths: int = 0
     pinned_slot: int | None = None  # a retried chunk waits for the fresh worker of the slot that died
@@ -77,7 +77,7 @@ class ChunkResult:
     ``error`` when the chunk raised; ``lost`` (a WorkerError) when its worker died twice."""
 
     chunk_id: int
-    start: int
+    positions: Sequence[int]
     items: Any
     output: Any = None
     failures: list[tuple[int, BaseException]] = field(default_factory=list)
@@ -185,8 +185,9 @@ class MultiProcessPool:
     # -- running chunks -------------------------------------------------------------------------------------
     def map_chunks(self, spec: CallSpec, chunks: Iterable[tuple[int, Any]], *,
                    window: int | None = None) -> Iterator[ChunkResult]:
-        """Run the call ``spec`` on each ``(start, items)`` chunk in a worker; yield results in order (``output``
-        holds the chunk's rows). At most ``window`` chunks are read from ``chunks`` ahead of the one being yielded
+        """Run the call ``spec`` on each ``(positions, items)`` chunk in a worker (``positions``: the caller's index
+        of each item, or the first one's for consecutive items); yield results in order (``output`` holds the
+        chunk's rows). At most ``window`` chunks are read from ``chunks`` ahead of the one being yielded
         (unbounded when None)."""
         if self._stopped:
             raise ConfigError("This multi-process pool has been stopped; start a new one.")
@@ -198,11 +199,13 @@ class MultiProcessPool:
             while True:
                 while not exhausted and call.outstanding() < limit:
                     try:
-                        start, items = next(source)
+                        positions, items = next(source)
                     except StopIteration:
                         exhausted = True
                         break
-                    call.pending.append(Chunk(call.call_id, produced, start, items))
+                    if isinstance(positions, int):
+                        positions = range(positions, positions + len(items))
+                    call.pending.append(Chunk(call.call_id, produced, positions, items))
                     produced += 1
                 if next_id in call.results:
                     yield call.results.pop(next_id)
@@ -287,7 +290,7 @@ class MultiProcessPool:
         if chunk is None or call is None:
             return  # the call was abandoned (an exception, or a generator closed early): drop its result
         call.in_flight -= 1
-        result = ChunkResult(chunk.chunk_id, chunk.start, chunk.items)
+        result = ChunkResult(chunk.chunk_id, chunk.positions, chunk.items)
         if kind == "done":
             result.output, result.failures = unpack(message[3]), message[4]
         else:
@@ -314,19 +317,30 @@ class MultiProcessPool:
             return
         call.in_flight -= 1
         chunk.deaths += 1
-        end = chunk.start + len(chunk.items) - 1
+        items = describe_positions(chunk.positions)
         if chunk.deaths <= RETRIES_AFTER_DEATH:
-            logger.warning("A pool worker on %s %s while holding items %d-%d; retrying them in a fresh worker.",
-                           worker.device, how, chunk.start, end)
+            logger.warning("A pool worker on %s %s while holding items %s; retrying them in a fresh worker.",
+                           worker.device, how, items)
             chunk.pinned_slot = worker.slot
             call.pending.appendleft(chunk)
             return
-        indices = tuple(range(chunk.start, end + 1))
         lost = WorkerError(
-            f"Items {chunk.start}-{end} were lost: the pool worker holding them {how}, and so did the fresh "
+            f"Items {items} were lost: the pool worker holding them {how}, and so did the fresh "
             f"worker that retried them (a decoder crash or running out of memory on one of these items?).",
-            indices=indices, reason=f"the pool worker {how} twice on this item's chunk")
-        call.results[chunk.chunk_id] = ChunkResult(chunk.chunk_id, chunk.start, chunk.items, lost=lost)
+            indices=tuple(sorted(chunk.positions)), reason=f"the pool worker {how} twice on this item's chunk")
+        call.results[chunk.chunk_id] = ChunkResult(chunk.chunk_id, chunk.positions, chunk.items, lost=lost)
+
+
+def describe_positions(positions: Sequence[int]) -> str:
+    """``"8-11"`` for consecutive positions, else the sorted list (at most ten shown).
+
+    >>> describe_positions(range(8, 12)), describe_positions([17, 3, 9])
+    ('8-11', '3, 9, 17')
+    """
+    ordered = sorted(positions)
+    if ordered and ordered[-1] - ordered[0] == len(ordered) - 1:
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ", ".join(map(str, ordered[:10])) + (", …" if len(ordered) > 10 else "")
 
 
 def _unsendable(spec: CallSpec, chunk: Chunk, exc: Exception) -> Exception:
@@ -338,7 +352,7 @@ def _unsendable(spec: CallSpec, chunk: Chunk, exc: Exception) -> Exception:
         except Exception as item_exc:  # noqa: BLE001 - any pickling failure names this item
             return UnsupportedInputError(
                 f"cannot be sent to a pool worker ({type(item_exc).__name__}: {item_exc}); pass a path, URL, bytes "
-                "or an array instead", item=item).at_index(chunk.start + offset)
+                "or an array instead", item=item).at_index(chunk.positions[offset])
     try:
         pickle.dumps(spec)
     except Exception as spec_exc:  # noqa: BLE001 - any pickling failure of the settings

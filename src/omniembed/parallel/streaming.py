@@ -73,9 +73,9 @@ def _generate(model: Any, ctx: Any, task: Any, finish: Any, chunks: Iterator[tup
             results = iter_multi_process(model, ctx, task, chunks, pool=pool, devices=devices, window=window)
         else:
             results = _in_process(model, ctx, task, chunks)
-        for start, rows, failures in results:
+        for positions, rows, failures in results:
             bar.update(1)
-            indices = np.arange(start, start + len(rows), dtype=np.int64)
+            indices = np.asarray(positions, dtype=np.int64)
             embeddings = finish(rows)
             yield (indices, embeddings, failures) if return_failures else (indices, embeddings)
     finally:
@@ -92,4 +92,4 @@ def _in_process(model: Any, ctx: Any, task: Any, chunks: Iterator[tuple[int, lis
             if hasattr(error, "at_index") and getattr(error, "index", None) is not None:
                 error = error.at_index(start + failure.index)
             moved.append(ItemFailure(start + failure.index, error))
-        yield start, rows, moved
+        yield range(start, start + len(rows)), rows, moved
