@@ -36,7 +36,6 @@ import torch
 from omniembed.errors import InputError, ItemFailure
 from omniembed.families.text import TokenRows
 from omniembed.inputs.missing import screen_missing_files
-from omniembed.processing.allocator import tune_allocator
 from omniembed.processing.batches import Job, MediaLoader, OnError, needs_reading, plan_batches, run_batches
 from omniembed.util.tensor import batch_to_device
 
@@ -91,7 +90,6 @@ def run(ctx: CallContext, task: Task, items: Sequence[Any]) -> tuple[list[Any], 
     if jobs:
         from tqdm.auto import tqdm
 
-        tune_allocator()
         loader = MediaLoader(jobs, _Decoder(ctx, task, jobs), _decoding_threads(ctx, jobs))
         batches = plan_batches(jobs, ctx.batch_size)
         bar = tqdm(total=len(batches), desc="Batches", disable=not ctx.show_progress_bar)  # batches, as the reference
