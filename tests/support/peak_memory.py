@@ -3,10 +3,9 @@
 The call runs in a subprocess (so the test process's own history cannot hide or inflate it): the child warms up
 the decoders on a tiny input, then reads its peak resident size (``ru_maxrss``) before and after the call; the
 difference is what the call added at its peak. ``long_running=True`` first puts malloc in the state of a process
-that has been encoding: :func:`omniembed.processing.allocator.tune_allocator` (run by every ``encode``) and a
-16 MiB block allocated and freed (glibc then raises its mmap threshold by itself), so multi-megabyte frames come
-from the heap and are not handed back to the system one by one — the state in which a list of frames stacked into
-an array costs twice the result.
+that has been encoding: a 16 MiB block allocated and freed (glibc then raises its mmap threshold by itself, as it
+does after a model's first batches), so multi-megabyte frames come from the heap and are not handed back to the
+system one by one — the state in which a list of frames stacked into an array costs twice the result.
 
 Example:
     >>> from support.peak_memory import load_video_peak
@@ -38,10 +37,7 @@ frames = np.zeros((3, 8, 8, 3), np.uint8)
 load_video(frames)
 load_video(b"GIF89a\x01\x00\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 if sys.argv[3] == "1":
-    from omniembed.processing.allocator import tune_allocator
-
-    tune_allocator()  # what every encode call does first: blocks under 256 MiB stay on the heap
-    block = np.ones(16 << 20, np.uint8)  # where it is not glibc's tuned malloc: the mmap threshold rises anyway
+    block = np.ones(16 << 20, np.uint8)  # freeing it raises glibc's mmap threshold, as a model's batches do
     del block
 before = peak_kib()
 try:
