@@ -18,6 +18,19 @@ def live_children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children()}
 
 
+def per_sorted_chunk(model, pairs, size, **kwargs):
+    """What a pool must equal bit for bit on text pairs: predict over the same chunks, which a call of plain texts
+    cuts from its length-sorted order (parallel.calls.length_order)."""
+    from omniembed.parallel.calls import length_order
+
+    order = length_order(pairs)
+    out = np.zeros(len(pairs), np.float32)
+    for i in range(0, len(pairs), size):
+        chunk = order[i:i + size]
+        out[chunk] = model.predict([pairs[j] for j in chunk], **kwargs)
+    return out
+
+
 @pytest.mark.slow
 def test_device_list_pool_encodes_audio_files_and_texts(tmp_path):
     from support.media import encode_audio, sine
@@ -53,7 +66,7 @@ def test_device_list_pool_scores_and_ranks_pairs(tmp_path):
     pairs = [(query, d) for d in documents]
     with model.start_multi_process_pool(["cpu", "cpu"]) as pool:
         scores = model.predict(pairs, pool=pool, chunk_size=2)
-        expected = np.concatenate([model.predict(pairs[i:i + 2]) for i in range(0, len(pairs), 2)])
+        expected = per_sorted_chunk(model, pairs, 2)
         assert scores.dtype == np.float32 and np.abs(scores - expected).max() == 0.0
         tensor = model.predict(pairs, pool=pool, chunk_size=2, convert_to_tensor=True)
         assert tensor.device.type == "cpu" and torch.equal(tensor, torch.from_numpy(scores))
@@ -77,8 +90,7 @@ def test_device_list_pool_scores_and_ranks_pairs(tmp_path):
         with pytest.raises(ConfigError, match="settings cannot be sent to a pool worker"):
             model.predict(pairs, pool=pool, activation_fn=lambda x: x)
         np.testing.assert_array_equal(model.predict(pairs, pool=pool, chunk_size=2, activation_fn=torch.nn.Tanh()),
-                                      np.concatenate([model.predict(pairs[i:i + 2], activation_fn=torch.nn.Tanh())
-                                                      for i in range(0, len(pairs), 2)]))
+                                      per_sorted_chunk(model, pairs, 2, activation_fn=torch.nn.Tanh()))
         processes = pool.processes
     assert not pool.running and [p.exitcode for p in processes] == [0, 0]  # they left when asked
     model.stop_multi_process_pool(pool)  # idempotent
