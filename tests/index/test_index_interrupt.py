@@ -34,7 +34,13 @@ class Run:
                "--commit-every", str(COMMIT_EVERY), "--batch-size", str(COMMIT_EVERY), "--json"]
         # One torch thread: on a shared machine, spinning OpenMP threads of a two-text batch only slow the run down.
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        # A shell's background job (`make test &`) starts with SIGINT ignored, and an ignored signal stays ignored
+        # across exec: the run would never see the test's SIGINT. A handled one is reset to the default by exec.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self.stderr = b""
         self.done = 0
         self._reader = threading.Thread(target=self._read, daemon=True)
