@@ -61,8 +61,8 @@ def check_pool(model: Any, pool: Any) -> None:
                           f"got {type(pool).__name__}.")
 
 
-def chunked(items: Iterable[Any], chunk_size: int) -> Iterator[tuple[int, list[Any]]]:
-    """``(start, chunk)`` pairs over any iterable, reading ``chunk_size`` items at a time. Open files are read
+def chunked(items: Iterable[Any], chunk_size: int) -> Iterator[tuple[range, list[Any]]]:
+    """``(positions, chunk)`` pairs over any iterable, reading ``chunk_size`` items at a time. Open files are read
     here: workers receive their bytes."""
     iterator, start = iter(items), 0
     while True:
@@ -75,7 +75,7 @@ def chunked(items: Iterable[Any], chunk_size: int) -> Iterator[tuple[int, list[A
                 break
         if not chunk:
             return
-        yield start, chunk
+        yield range(start, start + len(chunk)), chunk
         start += len(chunk)
 
 
@@ -100,9 +100,9 @@ def chunk_outcome(result: ChunkResult, on_error: str) -> tuple[list[Any], list[I
     return list(result.output), failures
 
 
-def iter_multi_process(model: Any, ctx: Any, task: Any, chunks: Iterable[tuple[int, list[Any]]], *,
+def iter_multi_process(model: Any, ctx: Any, task: Any, chunks: Iterable[tuple[Sequence[int], list[Any]]], *,
                        pool: MultiProcessPool | None, devices: Any, window: int | None = None
-                       ) -> Iterator[tuple[int, list[Any], list[ItemFailure]]]:
+                       ) -> Iterator[tuple[Sequence[int], list[Any], list[ItemFailure]]]:
     """``(positions, rows, failures)`` per chunk, in the order of ``chunks``, with at most ``window`` chunks read
     ahead."""
     pool, owned = open_pool(model, pool, devices)

@@ -183,10 +183,10 @@ class MultiProcessPool:
             _LIVE_POOLS.discard(self)
 
     # -- running chunks -------------------------------------------------------------------------------------
-    def map_chunks(self, spec: CallSpec, chunks: Iterable[tuple[int, Any]], *,
+    def map_chunks(self, spec: CallSpec, chunks: Iterable[tuple[Sequence[int], Any]], *,
                    window: int | None = None) -> Iterator[ChunkResult]:
         """Run the call ``spec`` on each ``(positions, items)`` chunk in a worker (``positions``: the caller's index
-        of each item, or the first one's for consecutive items); yield results in order (``output`` holds the
+        of each item); yield results in order (``output`` holds the
         chunk's rows). At most ``window`` chunks are read from ``chunks`` ahead of the one being yielded
         (unbounded when None)."""
         if self._stopped:
@@ -203,8 +203,6 @@ class MultiProcessPool:
                     except StopIteration:
                         exhausted = True
                         break
-                    if isinstance(positions, int):
-                        positions = range(positions, positions + len(items))
                     call.pending.append(Chunk(call.call_id, produced, positions, items))
                     produced += 1
                 if next_id in call.results:

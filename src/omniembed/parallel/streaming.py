@@ -62,7 +62,7 @@ def _encode_arguments(model: Any, call: dict[str, Any], device: Any, chunk_size:
     return arguments
 
 
-def _generate(model: Any, ctx: Any, task: Any, finish: Any, chunks: Iterator[tuple[int, list[Any]]], pool: Any,
+def _generate(model: Any, ctx: Any, task: Any, finish: Any, chunks: Iterator[tuple[range, list[Any]]], pool: Any,
               devices: list[Any] | None, return_failures: bool) -> Iterator[tuple[Any, ...]]:
     from tqdm.auto import tqdm
 
@@ -82,14 +82,14 @@ def _generate(model: Any, ctx: Any, task: Any, finish: Any, chunks: Iterator[tup
         bar.close()
 
 
-def _in_process(model: Any, ctx: Any, task: Any, chunks: Iterator[tuple[int, list[Any]]]):
+def _in_process(model: Any, ctx: Any, task: Any, chunks: Iterator[tuple[range, list[Any]]]):
     ctx = dataclasses.replace(ctx, show_progress_bar=False)  # the bar counts chunks, not each chunk's batches
-    for start, chunk in chunks:
+    for positions, chunk in chunks:
         rows, failures = model.run(ctx, task, chunk)
         moved = []
         for failure in failures:
-            error = failure.error
+            error, index = failure.error, positions[failure.index]
             if hasattr(error, "at_index") and getattr(error, "index", None) is not None:
-                error = error.at_index(start + failure.index)
-            moved.append(ItemFailure(start + failure.index, error))
-        yield range(start, start + len(rows)), rows, moved
+                error = error.at_index(index)
+            moved.append(ItemFailure(index, error))
+        yield positions, rows, moved
