@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
 import torch
 
 from omniembed.errors import UnsupportedInputError
+from omniembed.families.token_ids import token_ids
 
 TextItem = str | tuple[str, str]
 
@@ -82,13 +82,14 @@ def tokenize_unpadded(tokenizer: Any, texts: Sequence[TextItem], *, max_length: 
     if not usable:
         return None
     args = _tokenizer_args(texts, do_lower_case)
-    encoded = tokenizer(*args, padding=False, **{k: v for k, v in options.items() if k not in _PADDING_ONLY})
+    call_options = {k: v for k, v in options.items() if k not in _PADDING_ONLY}
     pad_values = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0,
                   "token_type_ids": getattr(tokenizer, "pad_token_type_id", 0), "special_tokens_mask": 1}
-    if not set(encoded) <= set(pad_values):
+    lengths, flat = token_ids(tokenizer, args, call_options)
+    if not set(flat) <= set(pad_values):
         return None
-    return TokenizedTexts.from_lists(
-        dict(encoded), {k: pad_values[k] for k in encoded},
+    return TokenizedTexts.from_arrays(
+        flat, lengths, {k: pad_values[k] for k in flat},
         left=options.get("padding_side", getattr(tokenizer, "padding_side", "right")) == "left",
         pad_to=pad_to, multiple=options.get("pad_to_multiple_of"),
     )
@@ -107,11 +108,8 @@ class TokenizedTexts:
     multiple: int | None = None  # pad_to_multiple_of
 
     @classmethod
-    def from_lists(cls, columns: dict[str, list[list[int]]], pad_values: dict[str, int], **padding: Any,
-                   ) -> TokenizedTexts:
-        lengths = np.fromiter(map(len, columns["input_ids"]), np.int64, count=len(columns["input_ids"]))
-        total = int(lengths.sum())
-        flat = {k: np.fromiter(chain.from_iterable(v), np.int64, count=total) for k, v in columns.items()}
+    def from_arrays(cls, flat: dict[str, np.ndarray], lengths: np.ndarray, pad_values: dict[str, int],
+                    **padding: Any) -> TokenizedTexts:
         offsets = np.zeros(len(lengths), np.int64)
         np.cumsum(lengths[:-1], out=offsets[1:])
         return cls(flat, lengths, offsets, pad_values, **padding)

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 import torch
 
 from omniembed.errors import ConfigError, UnsupportedModalityError
-from omniembed.families import audio, chat, combined, text, video, vision, whisper_window
+from omniembed.families import attention_mask, audio, chat, combined, text, video, vision, whisper_window
 from omniembed.families.modalities import family_processing_defaults, infer_modality_config
 from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
@@ -297,7 +297,7 @@ class Transformer(TransformerReferenceAPI, Module):
         model_inputs = {k: v for k, v in features.items() if torch.is_tensor(v) and (accepted is None or k in accepted)}
         if accepted is None or "return_dict" in accepted:
             model_inputs["return_dict"] = True
-        return method(**model_inputs)
+        return method(**attention_mask.with_padding_only_mask(self.auto_model, model_inputs))
 
     def _after_forward(self, features: dict[str, Any], output: Any) -> None:
         """Audio encoders: replace the sample-level mask by one over the encoder frames that hold real audio, so
