@@ -141,3 +141,52 @@ def test_a_decoded_object_is_freed_after_its_last_use():
     loader = MediaLoader(jobs, lambda side, modality: "decoded", num_workers=0)
     assert loader.take(jobs[0]) == ("decoded",) and len(loader._decoded) == 1
     assert loader.take(jobs[1]) == ("decoded",) and loader._decoded == {}
+
+
+class TwoStep:
+    """A batch step with ``prepare`` (which ``ahead`` runs in a thread) and ``finish``; records what ran where."""
+
+    def __init__(self, *, wait_for_next_prepare: bool = False):
+        self.prepared_by, self.wait = [], wait_for_next_prepare
+        self.started = {}  # first index of a batch → its prepare has started
+
+    def prepare(self, jobs, values):
+        self.prepared_by.append(threading.current_thread().name)
+        self.started.setdefault(jobs[0].index, threading.Event()).set()
+        if "poison" in values:
+            raise InputError("the processor rejected this batch")
+        return [v.upper() for v in values]
+
+    def finish(self, jobs, prepared):
+        if self.wait and jobs[0].index == 0:  # batch 1 must be in preparation while batch 0 finishes
+            assert self.started.setdefault(2, threading.Event()).wait(timeout=5), "batch 2 was not prepared ahead"
+        return prepared
+
+    def __call__(self, jobs, values):
+        return self.finish(jobs, self.prepare(jobs, values))
+
+
+def run_ahead(items, step, *, on_error="raise", batch_size=2):
+    jobs = [Job(i, "image", (side,), ("image",)) for i, side in enumerate(items)]
+    loader = MediaLoader(jobs, lambda side, modality: side, 0)
+    return run_batches(plan_batches(jobs, batch_size), loader, first_side, step, on_error=on_error, ahead=True)
+
+
+def test_ahead_prepares_the_next_batch_in_a_thread_while_the_current_one_finishes():
+    step = TwoStep(wait_for_next_prepare=True)
+    results, failures = run_ahead(list("abcde"), step)
+    assert results == {0: "A", 1: "B", 2: "C", 3: "D", 4: "E"} and failures == []
+    assert len(step.prepared_by) == 3 and all(name.startswith("omniembed-prepare") for name in step.prepared_by)
+
+
+def test_ahead_a_batch_whose_preparation_fails_is_retried_item_by_item():
+    step = TwoStep()
+    results, failures = run_ahead(["a", "b", "poison", "d", "e"], step, on_error="skip")
+    assert results == {0: "A", 1: "B", 3: "D", 4: "E"}
+    assert [(f.index, type(f.error).__name__) for f in failures] == [(2, "InputError")]
+    assert step.prepared_by.count("MainThread") == 2  # the failed batch's two items, one by one
+
+
+def test_ahead_raise_policy_raises_the_preparation_error():
+    with pytest.raises(InputError, match="the processor rejected this batch"):
+        run_ahead(["a", "b", "poison", "d"], TwoStep())

@@ -4,6 +4,7 @@ text needs no thread, the loader hints honour Routers and per-call options, one 
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import torch
 
 from omniembed import CrossEncoder, SentenceTransformer
 from omniembed.errors import ConfigError
-from omniembed.processing import batches
+from omniembed.processing import batches, runtime
 from omniembed.processing.runtime import CallContext
 
 TEXTS = ["a photo of a cat", "how many people live in berlin", "a dog", "berlin is the capital of germany", "hi"]
@@ -133,17 +134,21 @@ def test_files_are_decoded_in_threads_on_the_models_hints(model_dirs, images, tm
     asked, started = [], []
     real_hints, real_pool = model[0].media_hints, batches.ThreadPoolExecutor
     monkeypatch.setattr(model[0], "media_hints", lambda *args: asked.append(args) or real_hints(*args))
-    monkeypatch.setattr(batches, "ThreadPoolExecutor", lambda *a, **k: started.append(a) or real_pool(*a, **k))
+    monkeypatch.setattr(batches, "ThreadPoolExecutor",
+                        lambda *a, **k: started.append((*a, k["thread_name_prefix"])) or real_pool(*a, **k))
     per_call = {"image": {"do_center_crop": True}}
     emb = model.encode(["a cat", *paths], num_workers=2, processing_kwargs=per_call)
-    assert started == [(2,)]
+    assert [s for s in started if s[1] == "omniembed-load"] == [(2, "omniembed-load")]
     assert asked == [("image", per_call)]  # once per modality, never for text
     np.testing.assert_allclose(emb[1:], model.encode(images), atol=1e-6)  # the files hold the same pixels
 
 
 def test_media_already_in_memory_are_checked_inline(model_dirs, images, video_frames, monkeypatch):
+    real_pool = batches.ThreadPoolExecutor
+
     def refuse(*args, **kwargs):
-        raise AssertionError("a thread pool was started for in-memory media")
+        assert kwargs["thread_name_prefix"] != "omniembed-load", "a decoding pool was started for in-memory media"
+        return real_pool(*args, **kwargs)  # the preprocessing thread (ahead), on an accelerator
 
     monkeypatch.setattr(batches, "ThreadPoolExecutor", refuse)
     clip = SentenceTransformer(model_dirs["clip"], device="cpu")
@@ -165,3 +170,28 @@ def test_call_context_is_frozen_and_checks_its_settings(bert):
         bert.encode(TEXTS, chunk_size=0)
     with pytest.raises(ConfigError, match="Multi-process"):
         bert.encode(TEXTS, pool=object())
+
+
+@pytest.mark.parametrize(("device", "expected"), [("cpu", False), ("cuda", True), ("mps", True)])
+def test_preparation_runs_ahead_with_media_on_an_accelerator(bert, device, expected):
+    ctx = dataclasses.replace(bert.call_context(), device=torch.device(device))
+    media = [batches.Job(0, "image", ("a.jpg",), ("image",)), batches.Job(1, "text", ("a",), ("text",))]
+    text = [batches.Job(0, "text", ("a",), ("text",))]
+    assert runtime._prepare_ahead(ctx, media) is expected
+    assert runtime._prepare_ahead(ctx, text) is False  # text batches are only padded
+
+
+def test_video_prepared_ahead_equals_video_prepared_inline(model_dirs, video_frames, monkeypatch):
+    model = SentenceTransformer(model_dirs["xclip"], device="cpu")
+    clips = [*video_frames, *video_frames[::-1], video_frames[0]]
+    prepared_in, real_preprocess = [], model.preprocess
+    monkeypatch.setattr(model, "preprocess", lambda *a, **k: prepared_in.append(threading.current_thread().name)
+                        or real_preprocess(*a, **k))
+    monkeypatch.setattr(runtime, "_prepare_ahead", lambda ctx, jobs: False)
+    inline = model.encode(clips, batch_size=2, convert_to_tensor=True)
+    assert set(prepared_in) == {"MainThread"}
+    prepared_in.clear()
+    monkeypatch.setattr(runtime, "_prepare_ahead", lambda ctx, jobs: True)
+    ahead = model.encode(clips, batch_size=2, convert_to_tensor=True)
+    assert len(prepared_in) == 3 and all(name.startswith("omniembed-prepare") for name in prepared_in)
+    assert torch.equal(ahead, inline)

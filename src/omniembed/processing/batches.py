@@ -11,7 +11,9 @@
   per call and freed after its last use. No thread and no per-item work when nothing needs decoding (text).
 * :func:`run_batches`: the error policy around each batch. ``on_error="raise"`` raises the first per-item error
   with its index; ``"skip"`` records it as an :class:`~omniembed.errors.ItemFailure` and goes on, and a batch
-  whose model step fails is retried item by item so one bad item cannot take its batch-mates down.
+  whose model step fails is retried item by item so one bad item cannot take its batch-mates down. With
+  ``ahead`` (media, on an accelerator), batch *k+1*'s preprocessing (image/video processor,
+  feature extractor) runs in one thread while batch *k* is in the model: same calls, same batches, same outputs.
 
 Example:
     >>> from omniembed.processing.batches import Job, plan_batches
@@ -175,9 +177,14 @@ def run_batches(
     *,
     on_error: OnError,
     progress: Any = None,
+    ahead: bool = False,
 ) -> tuple[dict[int, Any], list[ItemFailure]]:
     """``process`` each batch of loaded values (``assemble(job, decoded_sides)``); returns ``{index: result}`` and
-    the per-item failures (see the module docstring for the error policy)."""
+    the per-item failures (see the module docstring for the error policy).
+
+    With ``ahead``, ``process`` also has ``prepare(jobs, values)`` and ``finish(jobs, prepared)`` (``process(jobs,
+    values)`` being ``finish(jobs, prepare(jobs, values))``), and batch *k+1* is loaded and its ``prepare`` runs in
+    a thread while batch *k* finishes; a batch whose ``prepare`` fails is retried item by item like any other."""
     results: dict[int, Any] = {}
     failures: list[ItemFailure] = []
 
@@ -192,9 +199,9 @@ def run_batches(
             raise exc
         failures.append(ItemFailure(job.index, exc))
 
-    def run(jobs: list[Job], values: list[Any]) -> None:
+    def run(jobs: list[Job], values: list[Any], prepared: Future | None = None) -> None:
         try:
-            outputs = process(jobs, values)
+            outputs = process(jobs, values) if prepared is None else process.finish(jobs, prepared.result())
         except Exception as exc:
             if on_error == "raise" or len(jobs) == 1:
                 if on_error == "raise" and not (isinstance(exc, InputError) and len(jobs) == 1):
@@ -208,7 +215,7 @@ def run_batches(
         for job, output in zip(jobs, outputs):
             results[job.index] = output
 
-    for batch in _prefetched(batches, loader):
+    def load(batch: list[Job]) -> tuple[list[Job], list[Any]]:
         loaded_jobs, values = [], []
         for job in batch:
             try:
@@ -222,10 +229,31 @@ def run_batches(
                 fail(job, exc)
                 continue
             loaded_jobs.append(job)
-        if loaded_jobs:
-            run(loaded_jobs, values)
+        return loaded_jobs, values
+
+    def finish(jobs: list[Job], values: list[Any], prepared: Future | None) -> None:
+        if jobs:
+            run(jobs, values, prepared)
         if progress is not None:
             progress.update(1)
+
+    preparer = ThreadPoolExecutor(1, thread_name_prefix="omniembed-prepare") if ahead else None
+    pending = None  # with a preparer: the batch being prepared while the one before it finishes
+    try:
+        for batch in _prefetched(batches, loader):
+            jobs, values = load(batch)
+            if preparer is None:
+                finish(jobs, values, None)
+                continue
+            current = (jobs, values, preparer.submit(process.prepare, jobs, values) if jobs else None)
+            if pending is not None:
+                finish(*pending)
+            pending = current
+        if pending is not None:
+            finish(*pending)
+    finally:
+        if preparer is not None:
+            preparer.shutdown(wait=True, cancel_futures=True)
     return results, failures
 
 
