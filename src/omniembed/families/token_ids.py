@@ -67,7 +67,7 @@ def _backend_shortcut(tokenizer: Any, args: tuple[list[str], ...], options: dict
     add_special = options.get("add_special_tokens", True)
     # What the tokenizer call set on the backend; put back before each slice, should another call on the same
     # tokenizer (another thread, other options) have changed it meanwhile.
-    truncation, split_special = backend.truncation, backend.encode_special_tokens
+    truncation, split_special = backend.truncation, getattr(backend, "encode_special_tokens", None)
     if truncation is None:
         return None
 
@@ -75,7 +75,8 @@ def _backend_shortcut(tokenizer: Any, args: tuple[list[str], ...], options: dict
         if backend.truncation != truncation or backend.padding is not None:
             backend.enable_truncation(**truncation)
             backend.no_padding()
-        backend.encode_special_tokens = split_special
+        if split_special is not None and backend.encode_special_tokens != split_special:
+            backend.encode_special_tokens = split_special
         batch = list(zip(*(a[start:stop] for a in args))) if len(args) == 2 else args[0][start:stop]
         encodings = fast(batch, add_special_tokens=add_special)
         lengths = np.fromiter(map(len, encodings), np.int64, count=len(encodings))
