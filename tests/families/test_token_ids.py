@@ -134,3 +134,18 @@ def test_another_calls_truncation_is_undone_before_each_slice(tokenizer, spy, mo
 def test_fewer_texts_than_the_checked_head(tokenizer):
     args = (["a cat", "berlin is the capital of germany"],)
     assert_same(token_ids(tokenizer, args, {"truncation": True}), direct(tokenizer, args, {"truncation": True}))
+
+
+def test_a_tokenizer_class_with_its_own_encoding_step_is_never_shortcut(tokenizer, spy, monkeypatch):
+    """Some tokenizer classes rewrite the texts in Python before the backend sees them (here: every text gets a
+    suffix), possibly only for some inputs: the check on the first texts cannot be relied on, so no shortcut."""
+    real = type(tokenizer)._encode_plus
+
+    def own_encode_plus(self, text, text_pair=None, **kwargs):
+        return real(self, [t + " suffix" for t in text], text_pair, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "_encode_plus", own_encode_plus)
+    backend = spy()
+    got = token_ids(tokenizer, SINGLES, {"truncation": True})
+    assert backend.calls == 0
+    assert_same(got, direct(tokenizer, SINGLES, {"truncation": True}))
