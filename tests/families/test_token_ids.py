@@ -149,3 +149,11 @@ def test_a_tokenizer_class_with_its_own_encoding_step_is_never_shortcut(tokenize
     got = token_ids(tokenizer, SINGLES, {"truncation": True})
     assert backend.calls == 0
     assert_same(got, direct(tokenizer, SINGLES, {"truncation": True}))
+
+
+def test_a_small_call_is_not_worth_the_check(tokenizer, spy):
+    args = (texts(module.CHECKED + module.SHORTCUT_FROM - 1, 3),)
+    backend = spy()
+    got = token_ids(tokenizer, args, {"truncation": True})
+    assert backend.calls == 0  # neither the check nor a slice
+    assert_same(got, direct(tokenizer, args, {"truncation": True}))
