@@ -29,6 +29,7 @@ import torch
 
 from omniembed.errors import ConfigError, UnsupportedModalityError
 from omniembed.families import attention_mask, audio, chat, combined, text, video, vision, whisper_window
+from omniembed.families.inplace_activation import install as run_activations_in_place
 from omniembed.families.modalities import family_processing_defaults, infer_modality_config
 from omniembed.families.processing_kwargs import ProcessingKwargs
 from omniembed.modality import Modality, modality_key, parse_modality_key, supports
@@ -106,6 +107,7 @@ class Transformer(TransformerReferenceAPI, Module):
         self.backend = backend
         self.auto_model = loading.load_model(model_name_or_path, self.config, task=transformer_task,
                                              model_kwargs=model_kwargs or {}, hub_kwargs=hub, backend=backend)
+        run_activations_in_place(self.auto_model)  # bit-identical; saves the largest activation of each layer
         self.processor = loading.load_processor(model_name_or_path, processor_kwargs=processor_kwargs or {},
                                                 hub_kwargs=hub, config=self.config)
         # from_pretrained ignores image-size caps such as max_pixels for some processors (transformers #41955)
