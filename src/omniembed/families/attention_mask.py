@@ -30,13 +30,18 @@ import torch
 FAMILIES = frozenset({"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"})
 
 
-def applies_to(model: Any) -> bool:
-    """Whether ``model``'s self-attention mask can be given as a broadcast padding mask: a listed encoder family
-    run with SDPA, neither a decoder nor cross-attending, and not being traced or compiled (the check reads the
-    mask's values)."""
+def is_plain_encoder(model: Any) -> bool:
+    """Whether ``model`` is one of the listed encoder families, neither a decoder nor cross-attending: the models
+    whose layers omniembed's inference rewrites (this mask, ``inplace_activation``) know."""
     config = getattr(model, "config", None)
-    return (getattr(config, "model_type", None) in FAMILIES and getattr(config, "_attn_implementation", None) == "sdpa"
-            and not getattr(config, "is_decoder", False) and not getattr(config, "add_cross_attention", False)
+    return (getattr(config, "model_type", None) in FAMILIES and not getattr(config, "is_decoder", False)
+            and not getattr(config, "add_cross_attention", False))
+
+
+def applies_to(model: Any) -> bool:
+    """Whether ``model``'s self-attention mask can be given as a broadcast padding mask: a plain encoder
+    (:func:`is_plain_encoder`) run with SDPA, and not being traced or compiled (the check reads the mask's values)."""
+    return (is_plain_encoder(model) and getattr(model.config, "_attn_implementation", None) == "sdpa"
             and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
 
 

@@ -4,7 +4,7 @@ A BERT-family layer's feed-forward block computes ``act(dense(x))``: transformer
 ``[tokens, 4 × hidden]`` tensor, the largest activation of the whole layer, while the ``dense`` output it reads is
 thrown away right after. Under inference nothing else holds that output, so omniembed lets the GELU overwrite it:
 the same kernel over the same values (bit-identical by construction; ``tests/families/test_inplace_activation.py``
-checks every family below against an untouched model), one allocation and one write of that size fewer per layer.
+checks every listed family against an untouched model), one allocation and one write of that size fewer per layer.
 Peak activation memory drops by that tensor; the time it saves is the page faults and writes of a tensor that big:
 a 2-layer MiniLM-sized BERT over 32 × 128 tokens went from 225 to 194 ms (22,982 page faults to 0) when the
 allocator hands out fresh pages, and about 1% in a long-running MiniLM cross-encoder whose allocator reuses them.
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from transformers.activations import GELUActivation
 
-from omniembed.families.attention_mask import FAMILIES
+from omniembed.families.attention_mask import is_plain_encoder
 
 # Feed-forward blocks whose forward is ``activation(producer(x))`` with the producer's output used nowhere else
 # (transformers 5): (attribute holding the activation, attribute holding the producing Linear).
@@ -62,12 +62,10 @@ def _may_overwrite(tensor: torch.Tensor, producer: tuple[nn.Module, ...]) -> boo
 
 
 def install(model: Any) -> int:
-    """Make the exact-GELU feed-forward activations of a listed encoder family (see ``attention_mask.FAMILIES``;
-    not a decoder or cross-attending) run in place at inference. Returns how many were installed; other models,
+    """Make the exact-GELU feed-forward activations of a plain encoder (``attention_mask.is_plain_encoder``: a
+    listed family, not a decoder or cross-attending) run in place at inference. Returns how many were installed; other models,
     activations and compiled backends are left as they are."""
-    config = getattr(model, "config", None)
-    if (not isinstance(model, nn.Module) or getattr(config, "model_type", None) not in FAMILIES
-            or getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False)):
+    if not isinstance(model, nn.Module) or not is_plain_encoder(model):
         return 0
     installed = 0
     for block in model.modules():
